@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CopiesConfig(AppConfig):
+    name = "copies"
+    verbose_name = "Recurring order copies"

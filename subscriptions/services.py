@@ -1,0 +1,364 @@
+"""Order subscription services: creation, updates and the status machine.
+
+    draft ──(source order placed, activate_by_source_order)──► active
+    draft ──(_activate, activate_by_source_order=false)─────► active
+    active ◄──(_activate)── inactive ◄──(_deactivate)── active
+    active ──(a copy starts)──► running ──(copy ends)──► active
+    any ──(_cancel, or source order cancelled + auto_cancel)──► cancelled (final)
+    active ──(expires_at passed)──► inactive
+
+The API, the admin, the scheduler and the copy engine all go through these
+functions; each locks the subscription row so they serialise with a running tick.
+"""
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+from copies.events import build_event, event_record, events_record
+from orders.models import CustomerPaymentSource, Market, Order, OrderStatus
+from orders.sequences import SUBSCRIPTION_NUMBERS, next_number
+from subscriptions.models import (
+    RENEWAL_ALERT_PERIOD_RANGE,
+    OrderSubscription,
+    OrderSubscriptionItem,
+    SubscriptionStatus,
+)
+from subscriptions.schedule import InvalidFrequency, next_run_after, validate_frequency
+
+BLANK = "can't be blank"
+PLACED_ORDER_STATUSES = (OrderStatus.PLACED, OrderStatus.APPROVED)
+
+
+def _transition_refused(current: str, target: str, why: str = "") -> ValidationError:
+    message = f"cannot transition from {current} to {target}"
+    return ValidationError({"status": [f"{message} ({why})" if why else message]}, code="invalid_transition")
+
+
+def _time_zone(subscription: OrderSubscription) -> str:
+    return subscription.market.time_zone or "UTC"
+
+
+def frequency_errors(frequency: str, market: Market | None) -> list[str]:
+    try:
+        validate_frequency(frequency)
+    except InvalidFrequency as exc:
+        return [str(exc)]
+    model = market.subscription_model if market is not None else None
+    if model is not None and frequency not in (model.frequencies or []):
+        allowed = ", ".join(model.frequencies or []) or "none"
+        return [f"is not allowed by the market's subscription model (allowed: {allowed})"]
+    return []
+
+
+def renewal_alert_at(subscription: OrderSubscription) -> datetime | None:
+    """When the renewal alert for the upcoming run is due, or None when no run is scheduled."""
+    if subscription.next_run_at is None or subscription.status not in (
+        SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.RUNNING,
+    ):
+        return None
+    return subscription.next_run_at - timedelta(hours=subscription.renewal_alert_period)
+
+
+def next_run_following(subscription: OrderSubscription, after: datetime) -> datetime | None:
+    """The next slot of the subscription's series after `after`, or None once it would pass expires_at."""
+    upcoming = next_run_after(
+        anchor=subscription.schedule_anchor,
+        frequency=subscription.frequency,
+        time_zone=_time_zone(subscription),
+        after=after,
+    )
+    if subscription.expires_at is not None and upcoming >= subscription.expires_at:
+        return None
+    return upcoming
+
+
+def schedule_after_run(subscription: OrderSubscription, *, cycle_at: datetime, now: datetime) -> None:
+    """Advance `next_run_at` past a run that has been handed out (in memory; the caller saves).
+
+    After downtime only one catch-up run is made, for the missed slot, and the
+    schedule moves to the next slot in the future, not through every missed one.
+    """
+    subscription.next_run_at = next_run_following(subscription, max(cycle_at, now))
+    subscription.renewal_alert_at = renewal_alert_at(subscription)
+    subscription.updated_at = now
+
+
+def _lock(subscription: OrderSubscription) -> OrderSubscription:
+    return (
+        OrderSubscription.objects.select_for_update(of=("self",))
+        .select_related("market", "market__subscription_model", "source_order")
+        .get(pk=subscription.pk)
+    )
+
+
+def _activate_from_source_order(subscription: OrderSubscription, source_order: Order) -> None:
+    """The placed source order is the first run; the next one is a period later."""
+    placed_at = source_order.placed_at or timezone.now()
+    subscription.status = SubscriptionStatus.ACTIVE
+    subscription.schedule_anchor = placed_at
+    subscription.occurrencies = max(subscription.occurrencies, 1)
+    subscription.last_run_at = placed_at
+    subscription.succeeded_on_last_run = True
+    subscription.next_run_at = next_run_following(subscription, placed_at)
+    subscription.renewal_alert_at = renewal_alert_at(subscription)
+
+
+@transaction.atomic
+def order_subscription_create(
+    *,
+    source_order: Order,
+    frequency: str,
+    market: Market | None = None,
+    activate_by_source_order: bool = True,
+    place_target_order: bool = True,
+    renewal_alert_period: int = 1,
+    starts_at: datetime | None = None,
+    expires_at: datetime | None = None,
+    options: dict | None = None,
+    reference: str | None = None,
+    reference_origin: str | None = None,
+    metadata: dict | None = None,
+    line_items: list | None = None,
+    now: datetime | None = None,
+) -> OrderSubscription:
+    """Create a subscription from a source order, with one item per (given) source line item."""
+    now = now or timezone.now()
+    market = market or source_order.market
+    errors: dict[str, list[str]] = {}
+    if market is None:
+        errors["market"] = [BLANK]
+    elif market.mode != source_order.mode:
+        errors["market"] = ["is not in the source order's mode"]
+    if problems := frequency_errors(frequency, market):
+        errors["frequency"] = problems
+    if not activate_by_source_order and starts_at is None:
+        errors["starts_at"] = [f"{BLANK} unless activate_by_source_order is true"]
+    if expires_at is not None and starts_at is not None and expires_at <= starts_at:
+        errors["expires_at"] = ["must be after starts_at"]
+    elif expires_at is not None and expires_at <= now:
+        errors["expires_at"] = ["must be in the future"]
+    low, high = RENEWAL_ALERT_PERIOD_RANGE
+    if not low <= renewal_alert_period <= high:
+        errors["renewal_alert_period"] = [f"must be between {low} and {high} hours"]
+    if source_order.status == OrderStatus.CANCELLED:
+        errors["source_order"] = ["is cancelled"]
+    if errors:
+        raise ValidationError(errors)
+
+    payment_source = source_order.payment_source if source_order.payment_source_id else None
+    in_wallet = payment_source is not None and payment_source.customer_id == source_order.customer_id
+    subscription = OrderSubscription.objects.create(
+        mode=source_order.mode,
+        number=next_number(SUBSCRIPTION_NUMBERS),
+        frequency=frequency,
+        activate_by_source_order=activate_by_source_order,
+        place_target_order=place_target_order,
+        renewal_alert_period=renewal_alert_period,
+        customer_email=source_order.customer_email,
+        starts_at=starts_at,
+        expires_at=expires_at,
+        options=options or {},
+        reference=reference,
+        reference_origin=reference_origin,
+        metadata=metadata or {},
+        market=market,
+        source_order=source_order,
+        customer_id=source_order.customer_id,
+        customer_payment_source=payment_source if in_wallet else None,
+        created_at=now,
+    )
+    if line_items is None:
+        line_items = [item for item in source_order.line_items.all() if item.item_type in ("skus", "bundles")]
+    OrderSubscriptionItem.objects.bulk_create(
+        OrderSubscriptionItem(
+            mode=subscription.mode,
+            order_subscription=subscription,
+            sku_code=item.sku_code,
+            bundle_code=item.bundle_code,
+            quantity=item.quantity,
+            unit_amount_cents=item.unit_amount_cents,
+            total_amount_cents=item.quantity * item.unit_amount_cents,
+            source_line_item=item,
+        )
+        for item in line_items
+    )
+    event_record(subscription, "create")
+    if activate_by_source_order and source_order.status in PLACED_ORDER_STATUSES:
+        _activate_from_source_order(subscription, source_order)
+        subscription.save()
+        event_record(subscription, "activate", {"reason": "source order placed"})
+    return subscription
+
+
+@transaction.atomic
+def subscription_activate(
+    subscription: OrderSubscription, *, next_run_at: datetime | None = None, now: datetime | None = None
+) -> OrderSubscription:
+    now = now or timezone.now()
+    subscription = _lock(subscription)
+    status = subscription.status
+    if status == SubscriptionStatus.CANCELLED:
+        raise _transition_refused(status, SubscriptionStatus.ACTIVE, "a cancelled subscription is final")
+    if status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.RUNNING):
+        return subscription  # already active: activating again changes nothing
+    if subscription.expires_at is not None and subscription.expires_at <= now:
+        raise ValidationError({"expires_at": ["has passed: move it to the future to activate the subscription"]})
+    if next_run_at is not None and next_run_at <= now:
+        raise ValidationError({"next_run_at": ["must be in the future"]})
+
+    if status == SubscriptionStatus.DRAFT and subscription.activate_by_source_order:
+        if subscription.source_order.status not in PLACED_ORDER_STATUSES:
+            raise _transition_refused(status, SubscriptionStatus.ACTIVE, "it activates when its source order is placed")
+        _activate_from_source_order(subscription, subscription.source_order)
+    elif status == SubscriptionStatus.DRAFT:
+        if subscription.starts_at is None:
+            raise ValidationError(
+                {"starts_at": [f"{BLANK}: a subscription not activated by its source order needs it"]}
+            )
+        # A manual subscription's first run is at starts_at.
+        subscription.status = SubscriptionStatus.ACTIVE
+        subscription.schedule_anchor = subscription.starts_at
+        subscription.next_run_at = subscription.starts_at
+    else:
+        subscription.status = SubscriptionStatus.ACTIVE
+        if subscription.next_run_at is None:
+            # Nothing scheduled (e.g. it had expired and expires_at was moved): resume the series.
+            subscription.schedule_anchor = subscription.schedule_anchor or subscription.starts_at or now
+            subscription.next_run_at = next_run_following(subscription, now)
+        # A next_run_at that passed while inactive is kept: the next tick runs it, once.
+    if next_run_at is not None:
+        subscription.next_run_at = next_run_at
+        subscription.schedule_anchor = next_run_at
+    subscription.renewal_alert_at = renewal_alert_at(subscription)
+    subscription.save()
+    event_record(subscription, "activate")
+    return subscription
+
+
+@transaction.atomic
+def subscription_deactivate(subscription: OrderSubscription) -> OrderSubscription:
+    subscription = _lock(subscription)
+    if subscription.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.RUNNING):
+        why = "a cancelled subscription is final" if subscription.status == SubscriptionStatus.CANCELLED else ""
+        raise _transition_refused(subscription.status, SubscriptionStatus.INACTIVE, why)
+    subscription.status = SubscriptionStatus.INACTIVE
+    subscription.renewal_alert_at = None
+    subscription.save(update_fields=["status", "renewal_alert_at"])
+    event_record(subscription, "deactivate")
+    return subscription
+
+
+@transaction.atomic
+def subscription_cancel(subscription: OrderSubscription, *, reason: str = "") -> OrderSubscription:
+    subscription = _lock(subscription)
+    if subscription.status == SubscriptionStatus.CANCELLED:
+        raise _transition_refused(subscription.status, SubscriptionStatus.CANCELLED, "it is already cancelled")
+    subscription.status = SubscriptionStatus.CANCELLED
+    subscription.next_run_at = None
+    subscription.renewal_alert_at = None
+    subscription.save(update_fields=["status", "next_run_at", "renewal_alert_at"])
+    event_record(subscription, "cancel", {"reason": reason} if reason else None)
+    return subscription
+
+
+UPDATABLE_ATTRIBUTES = frozenset(
+    {
+        "frequency", "activate_by_source_order", "place_target_order", "renewal_alert_period",
+        "expires_at", "next_run_at", "customer_payment_source", "options",
+        "reference", "reference_origin", "metadata",
+    }
+)  # fmt: skip
+ALWAYS_UPDATABLE = frozenset({"reference", "reference_origin", "metadata"})
+
+
+@transaction.atomic
+def subscription_update(
+    subscription: OrderSubscription, *, changes: dict[str, Any], now: datetime | None = None
+) -> OrderSubscription:
+    """Apply attribute changes with the same rules for every caller (API, admin)."""
+    now = now or timezone.now()
+    unknown = set(changes) - UPDATABLE_ATTRIBUTES
+    if unknown:
+        raise ValidationError({name: ["can't be changed"] for name in sorted(unknown)})
+    subscription = _lock(subscription)
+    errors: dict[str, list[str]] = {}
+    if subscription.status == SubscriptionStatus.CANCELLED:
+        for name in sorted(set(changes) - ALWAYS_UPDATABLE):
+            errors[name] = ["can't be changed on a cancelled subscription"]
+    if "frequency" in changes and (problems := frequency_errors(changes["frequency"], subscription.market)):
+        errors["frequency"] = problems
+    if "next_run_at" in changes and (changes["next_run_at"] is None or changes["next_run_at"] <= now):
+        errors["next_run_at"] = ["must be in the future"]
+    new_expiry = changes.get("expires_at")
+    if new_expiry is not None and subscription.starts_at is not None and new_expiry <= subscription.starts_at:
+        errors["expires_at"] = ["must be after starts_at"]
+    if "renewal_alert_period" in changes:
+        low, high = RENEWAL_ALERT_PERIOD_RANGE
+        period = changes["renewal_alert_period"]
+        if not isinstance(period, int) or isinstance(period, bool) or not low <= period <= high:
+            errors["renewal_alert_period"] = [f"must be between {low} and {high} hours"]
+    payment_source = changes.get("customer_payment_source")
+    if payment_source is not None and (
+        not isinstance(payment_source, CustomerPaymentSource) or payment_source.customer_id != subscription.customer_id
+    ):
+        errors["customer_payment_source"] = ["must be in the wallet of the subscription's customer"]
+    if errors:
+        raise ValidationError(errors)
+
+    for name, value in changes.items():
+        setattr(subscription, name, value)
+    if "next_run_at" in changes:
+        # Later runs follow the date the merchant chose.
+        subscription.schedule_anchor = changes["next_run_at"]
+    elif "frequency" in changes and subscription.next_run_at is not None:
+        # The new frequency takes over from the run already scheduled.
+        subscription.schedule_anchor = subscription.next_run_at
+    if (
+        "expires_at" in changes
+        and subscription.status in (SubscriptionStatus.ACTIVE, SubscriptionStatus.RUNNING)
+        and subscription.next_run_at is None
+        and subscription.schedule_anchor is not None
+    ):
+        subscription.next_run_at = next_run_following(subscription, now)
+    subscription.renewal_alert_at = renewal_alert_at(subscription)
+    subscription.save()
+    return subscription
+
+
+def subscriptions_activate_for_placed_order(order: Order) -> list[OrderSubscription]:
+    """A placed source order activates its draft subscriptions that wait for it."""
+    subscriptions = list(
+        OrderSubscription.objects.select_for_update(of=("self",))
+        .select_related("market")
+        .filter(source_order=order, status=SubscriptionStatus.DRAFT, activate_by_source_order=True)
+    )
+    for subscription in subscriptions:
+        _activate_from_source_order(subscription, order)
+        subscription.save()
+    events_record(
+        build_event(subscription, "activate", {"reason": "source order placed"}) for subscription in subscriptions
+    )
+    return subscriptions
+
+
+def subscriptions_cancel_for_cancelled_order(order: Order) -> list[OrderSubscription]:
+    """Cancelling a source order cancels its subscriptions where the market's model says auto_cancel."""
+    subscriptions = list(
+        OrderSubscription.objects.select_for_update(of=("self",))
+        .filter(source_order=order, market__subscription_model__auto_cancel=True)
+        .exclude(status=SubscriptionStatus.CANCELLED)
+    )
+    for subscription in subscriptions:
+        subscription.status = SubscriptionStatus.CANCELLED
+        subscription.next_run_at = None
+        subscription.renewal_alert_at = None
+        subscription.save(update_fields=["status", "next_run_at", "renewal_alert_at"])
+    events_record(
+        build_event(subscription, "cancel", {"reason": "source order cancelled"}) for subscription in subscriptions
+    )
+    return subscriptions
