@@ -106,8 +106,15 @@ class Command(BaseCommand):
             for index, (market, frequency, fate) in enumerate(plans):
                 customer, payment_source = self._customer(index, rng, now)
                 placed_at = history_start + timedelta(minutes=7 * index)
-                order = self._source_order(market, customer, payment_source, rng, placed=fate != "draft",
-                                           with_shipping=fate != "no_shipping_address", placed_at=placed_at)  # fmt: skip
+                order = self._source_order(
+                    market,
+                    customer,
+                    payment_source,
+                    rng,
+                    placed=fate != "draft",
+                    with_shipping=fate != "no_shipping_address",
+                    placed_at=placed_at,
+                )
                 subscription = order_subscription_create(source_order=order, frequency=frequency, now=placed_at)
                 if fate == "card_expires":
                     payment_source.expires_at = now - timedelta(days=rng.randint(4, 12))
@@ -128,9 +135,8 @@ class Command(BaseCommand):
                 subscription_cancel(subscription, reason="customer asked")
             elif fate == "running":
                 self._leave_running(subscription, now)
-        self.stdout.write(
-            f"Loaded {len(subscriptions)} subscriptions and {RecurringOrderCopy.objects.count()} recurring order copies."
-        )
+        copies = RecurringOrderCopy.objects.count()
+        self.stdout.write(f"Loaded {len(subscriptions)} subscriptions and {copies} recurring order copies.")
 
     @staticmethod
     def _tick(moment: datetime) -> None:
