@@ -79,7 +79,12 @@ class RecurringOrderCopy(Resource):
             models.Index(fields=["status", "started_at"], name="copy_status_started"),
             models.Index(fields=["-failed_at"], name="copy_failed_desc", condition=Q(failed_at__isnull=False)),
             models.Index(fields=["-completed_at"], name="copy_completed_desc", condition=Q(completed_at__isnull=False)),
+            # The back-office list: its default ordering (newest first, id breaks ties) and the exact
+            # search by reference.
+            models.Index(fields=["-created_at", "-id"], name="copy_created_desc"),
+            models.Index(fields=["reference"], name="copy_reference", condition=Q(reference__isnull=False)),
         ]
+        permissions = [("retry_recurringordercopy", "Can retry failed recurring order copies")]
 
     def __str__(self) -> str:
         return self.id
@@ -109,6 +114,9 @@ class Event(Resource):
         indexes = [
             models.Index(fields=["resource_type", "resource_id", "-created_at"], name="event_resource_created"),
             models.Index(fields=["mode", "-created_at"], name="event_mode_created"),
+            # The back-office events list: newest first, optionally of one resource type.
+            models.Index(fields=["-created_at", "-id"], name="event_created_desc"),
+            models.Index(fields=["resource_type", "-created_at"], name="event_type_created"),
         ]
 
     def __str__(self) -> str:

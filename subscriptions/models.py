@@ -113,6 +113,20 @@ class OrderSubscription(Resource):
             models.Index(fields=["customer_email"], name="subscription_customer_email"),
             models.Index(fields=["frequency"], name="subscription_frequency"),
             models.Index(fields=["-updated_at"], name="subscription_updated_desc"),
+            # The back-office list: its default ordering within a status tab, the "last run failed"
+            # filter, the next-run date range filter and the exact search by reference.
+            models.Index(fields=["status", "-updated_at"], name="subscription_status_updated"),
+            models.Index(
+                fields=["-updated_at"],
+                name="subscription_last_run_failed",
+                condition=Q(last_run_at__isnull=False, succeeded_on_last_run=False),
+            ),
+            models.Index(fields=["next_run_at"], name="subscription_next_run"),
+            models.Index(fields=["reference"], name="subscription_reference", condition=Q(reference__isnull=False)),
+        ]
+        permissions = [
+            ("cancel_ordersubscription", "Can cancel order subscriptions"),
+            ("run_ordersubscription", "Can run order subscriptions now"),
         ]
 
     def __str__(self) -> str:
