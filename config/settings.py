@@ -39,9 +39,11 @@ INSTALLED_APPS = [
     "rest_framework",
     "django_filters",
     "django_rq",
+    "oauth2_provider",
     "orders",
     "subscriptions",
     "copies",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -125,3 +127,42 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"rq.worker": {"level": os.environ.get("RQ_LOG_LEVEL", "WARNING")}},
 }
+
+# --- JSON:API (the `api` app) -------------------------------------------------
+# Absolute links in documents built outside a request (webhooks) start with this.
+API_BASE_URL = os.environ.get("API_BASE_URL", "http://127.0.0.1:8000").rstrip("/")
+# The `organization` claim of access tokens; Commerce Layer clients read the slug from it.
+API_ORGANIZATION_SLUG = os.environ.get("API_ORGANIZATION_SLUG", "backoffice")
+API_ORGANIZATION_ID = os.environ.get("API_ORGANIZATION_ID", "")  # empty: derived from SECRET_KEY
+API_TOKEN_ISSUER = os.environ.get("API_TOKEN_ISSUER", API_BASE_URL)
+# PEM of the RSA key that signs access tokens (RS512). Empty: one is generated and kept in the database.
+API_JWT_PRIVATE_KEY = os.environ.get("API_JWT_PRIVATE_KEY", "")
+# Requests per window and token class; see api/ratelimit.py. Disable only for benchmarks.
+API_RATE_LIMITS_ENABLED = env_bool("API_RATE_LIMITS_ENABLED", True)
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.authentication.BearerTokenAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_PARSER_CLASSES": ["api.conventions.media.JsonApiParser"],
+    "DEFAULT_RENDERER_CLASSES": ["api.conventions.media.JsonApiRenderer"],
+    "EXCEPTION_HANDLER": "api.conventions.errors.exception_handler",
+    "UNAUTHENTICATED_USER": None,
+    "URL_FORMAT_OVERRIDE": None,
+    "TEST_REQUEST_DEFAULT_FORMAT": "vnd.api+json",
+}
+
+OAUTH2_PROVIDER = {
+    "SCOPES": {"market:all": "Every market of the organization"},
+    "DEFAULT_SCOPES": ["market:all"],
+    "OAUTH2_SERVER_CLASS": "api.auth.oauth.ApiOAuthServer",
+    "OAUTH2_BACKEND_CLASS": "api.auth.oauth.JsonOrFormOAuthLibCore",
+    "OAUTH2_VALIDATOR_CLASS": "api.auth.oauth.ApiOAuth2Validator",
+    # Only a checksum of each access token is stored: a database leak yields no usable token.
+    "COMPLIANT_BCP_RFC9700_TOKEN_STORAGE": True,
+}
+# django-oauth-toolkit's swappable models, named so migrations can resolve them.
+OAUTH2_PROVIDER_APPLICATION_MODEL = "oauth2_provider.Application"
+OAUTH2_PROVIDER_ACCESS_TOKEN_MODEL = "oauth2_provider.AccessToken"
+OAUTH2_PROVIDER_REFRESH_TOKEN_MODEL = "oauth2_provider.RefreshToken"
+OAUTH2_PROVIDER_ID_TOKEN_MODEL = "oauth2_provider.IDToken"
+OAUTH2_PROVIDER_GRANT_MODEL = "oauth2_provider.Grant"

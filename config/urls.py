@@ -4,4 +4,5 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/rq/", include("django_rq.urls")),
     path("admin/", admin.site.urls),
+    path("", include("api.urls")),
 ]

@@ -595,3 +595,31 @@ def recurring_order_copies_recover(
         .update(status=SubscriptionStatus.ACTIVE, updated_at=now)
     )
     return report
+
+
+# --- Writes for the API: reference fields and deletion -------------------------------------------------
+
+COPY_UPDATABLE = frozenset({"reference", "reference_origin", "metadata"})
+
+
+@transaction.atomic
+def recurring_order_copy_update(copy: RecurringOrderCopy, *, changes: dict) -> RecurringOrderCopy:
+    """Only the reference fields and metadata of a copy can change (Commerce Layer)."""
+    unknown = set(changes) - COPY_UPDATABLE
+    if unknown:
+        raise ValidationError({name: ["can't be changed"] for name in sorted(unknown)})
+    copy = RecurringOrderCopy.objects.select_for_update().get(pk=copy.pk)
+    for name, value in changes.items():
+        setattr(copy, name, value)
+    copy.save(update_fields=[*changes, "updated_at"])
+    return copy
+
+
+@transaction.atomic
+def recurring_order_copy_delete(copy: RecurringOrderCopy) -> None:
+    """A copy that a worker is building cannot be deleted; any other can (its target order stays)."""
+    copy = RecurringOrderCopy.objects.select_for_update().get(pk=copy.pk)
+    if copy.status == CopyStatus.IN_PROGRESS:
+        raise ValidationError({"status": ["is in_progress: a running copy can't be deleted"]})
+    event_record(copy, "destroy")
+    copy.delete()

@@ -362,3 +362,138 @@ def subscriptions_cancel_for_cancelled_order(order: Order) -> list[OrderSubscrip
         build_event(subscription, "cancel", {"reason": "source order cancelled"}) for subscription in subscriptions
     )
     return subscriptions
+
+
+# --- Writes for the API: deleting subscriptions, items, subscription models ---------------------------
+
+from subscriptions.models import SubscriptionModel  # noqa: E402 - kept with the functions that use it
+
+
+@transaction.atomic
+def order_subscription_delete(subscription: OrderSubscription) -> None:
+    """Delete a subscription and its items; raises ProtectedError once it has copies or target orders."""
+    subscription = _lock(subscription)
+    event_record(subscription, "destroy")
+    subscription.delete()
+
+
+def _item_unit_amount(subscription: OrderSubscription, sku_code: str | None, bundle_code: str | None) -> int | None:
+    """An item's price when none is given: the source order's line item for the same code (CL: "inherited")."""
+    line_items = subscription.source_order.line_items.all()
+    for line_item in line_items:
+        if (sku_code and line_item.sku_code == sku_code) or (bundle_code and line_item.bundle_code == bundle_code):
+            return line_item.unit_amount_cents
+    return None
+
+
+@transaction.atomic
+def order_subscription_item_create(
+    *,
+    order_subscription: OrderSubscription,
+    quantity: int,
+    sku_code: str | None = None,
+    bundle_code: str | None = None,
+    unit_amount_cents: int | None = None,
+    **attributes: Any,
+) -> OrderSubscriptionItem:
+    subscription = _lock(order_subscription)
+    errors: dict[str, list[str]] = {}
+    if subscription.status == SubscriptionStatus.CANCELLED:
+        errors["order_subscription"] = ["is cancelled and can't be changed"]
+    if not sku_code and not bundle_code:
+        errors["sku_code"] = [f"{BLANK} unless bundle_code is given"]
+    if unit_amount_cents is None and not errors:
+        unit_amount_cents = _item_unit_amount(subscription, sku_code, bundle_code)
+        if unit_amount_cents is None:
+            errors["unit_amount_cents"] = [f"{BLANK}: no line item of the source order has this code"]
+    if errors:
+        raise ValidationError(errors)
+    item = OrderSubscriptionItem(
+        mode=subscription.mode,
+        order_subscription=subscription,
+        sku_code=sku_code or None,
+        bundle_code=bundle_code or None,
+        quantity=quantity,
+        unit_amount_cents=unit_amount_cents,
+        total_amount_cents=quantity * unit_amount_cents,
+        **attributes,
+    )
+    item.full_clean()
+    item.save()
+    return item
+
+
+ITEM_FIELDS = frozenset({"sku_code", "bundle_code", "quantity", "unit_amount_cents"}) | ALWAYS_UPDATABLE
+
+
+@transaction.atomic
+def order_subscription_item_update(item: OrderSubscriptionItem, *, changes: dict[str, Any]) -> OrderSubscriptionItem:
+    from orders.services import model_update
+
+    subscription = _lock(item.order_subscription)
+    if subscription.status == SubscriptionStatus.CANCELLED and set(changes) - ALWAYS_UPDATABLE:
+        raise ValidationError({"order_subscription": ["is cancelled and can't be changed"]})
+    changes = dict(changes)
+    for code in ("sku_code", "bundle_code"):
+        if code in changes and not changes[code]:
+            changes[code] = None
+    for name in ("quantity", "unit_amount_cents"):
+        if name in changes and changes[name] is None:
+            raise ValidationError({name: [BLANK]})
+    sku_code = changes.get("sku_code", item.sku_code)
+    bundle_code = changes.get("bundle_code", item.bundle_code)
+    if not sku_code and not bundle_code:
+        raise ValidationError({"sku_code": [f"{BLANK} unless bundle_code is given"]})
+    item = model_update(item, fields=ITEM_FIELDS, changes=changes)
+    total = item.quantity * item.unit_amount_cents
+    if total != item.total_amount_cents:
+        item.total_amount_cents = total
+        item.save(update_fields=["total_amount_cents"])
+    return item
+
+
+@transaction.atomic
+def order_subscription_item_delete(item: OrderSubscriptionItem) -> None:
+    item.delete()
+
+
+def _frequencies_errors(frequencies: Any) -> list[str]:
+    if not isinstance(frequencies, list) or not frequencies:
+        return [BLANK]
+    problems = []
+    for frequency in frequencies:
+        try:
+            validate_frequency(frequency)
+        except InvalidFrequency as exc:
+            problems.append(f"{frequency}: {exc}")
+    return problems
+
+
+@transaction.atomic
+def subscription_model_create(*, mode: str, name: str, frequencies: list[str], **attributes: Any) -> SubscriptionModel:
+    if problems := _frequencies_errors(frequencies):
+        raise ValidationError({"frequencies": problems})
+    model = SubscriptionModel(mode=mode, name=name, frequencies=list(dict.fromkeys(frequencies)), **attributes)
+    model.full_clean()
+    model.save()
+    event_record(model, "create")
+    return model
+
+
+MODEL_FIELDS = frozenset({"name", "strategy", "frequencies", "auto_activate", "auto_cancel"}) | ALWAYS_UPDATABLE
+
+
+@transaction.atomic
+def subscription_model_update(model: SubscriptionModel, *, changes: dict[str, Any]) -> SubscriptionModel:
+    """Changes apply to subscriptions generated later; existing subscriptions keep theirs (CL)."""
+    from orders.services import model_update
+
+    if "frequencies" in changes and (problems := _frequencies_errors(changes["frequencies"])):
+        raise ValidationError({"frequencies": problems})
+    return model_update(model, fields=MODEL_FIELDS, changes=changes)
+
+
+@transaction.atomic
+def subscription_model_delete(model: SubscriptionModel) -> None:
+    """Raises ProtectedError while a market uses the model."""
+    model.delete()

@@ -1,0 +1,3 @@
+"""Every API resource declaration; importing this package registers them all."""
+
+from api.resources import commerce, copies, subscriptions  # noqa: F401
