@@ -168,3 +168,25 @@ def bulk_due_subscriptions(
         for line in lines[order_index * items_per_order : (order_index + 1) * items_per_order]
     )  # fmt: skip
     return [subscription.id for subscription in subscriptions]
+
+
+class RecurringOrderCopyFactory(factory.django.DjangoModelFactory):
+    """A finished copy of a subscription (status completed, with its target order)."""
+
+    class Meta:
+        model = "copies.RecurringOrderCopy"
+
+    order_subscription = factory.LazyFunction(lambda: active_subscription())
+    mode = factory.SelfAttribute("order_subscription.mode")
+    source_order = factory.SelfAttribute("order_subscription.source_order")
+    status = "completed"
+    started_at = factory.LazyFunction(timezone.now)
+    completed_at = factory.LazyFunction(timezone.now)
+    target_order = factory.LazyAttribute(
+        lambda copy: OrderFactory(
+            mode=copy.mode,
+            market=copy.order_subscription.market,
+            customer=copy.order_subscription.customer,
+            order_subscription=copy.order_subscription,
+        )
+    )
