@@ -12,9 +12,17 @@ ID_ALPHABET = string.ascii_letters
 ID_LENGTH = 10
 
 
+_UNBIASED_BYTE_LIMIT = 256 - 256 % len(ID_ALPHABET)  # bytes below this map evenly onto the alphabet
+
+
 def generate_id() -> str:
-    """A 10-character random mixed-case letter id, like `xYZkjABcde`."""
-    return "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+    """A 10-character random mixed-case letter id, like `xYZkjABcde` (cryptographically random, unbiased)."""
+    while True:
+        letters = [
+            ID_ALPHABET[byte % len(ID_ALPHABET)] for byte in secrets.token_bytes(16) if byte < _UNBIASED_BYTE_LIMIT
+        ]
+        if len(letters) >= ID_LENGTH:
+            return "".join(letters[:ID_LENGTH])
 
 
 class Mode(models.TextChoices):

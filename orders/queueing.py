@@ -21,6 +21,18 @@ def get_queue(name: str = "default"):
     return django_rq.get_queue(name)
 
 
+def queue_is_idle(queue: str = "default") -> bool:
+    """True when no job is waiting in the queue (always, when jobs run inline); False if unknown."""
+    if settings.JOBS_INLINE:
+        return True
+    from redis.exceptions import RedisError
+
+    try:
+        return get_queue(queue).count == 0
+    except (RedisError, OSError):
+        return False
+
+
 def enqueue_now(func: Callable, args_list: Sequence[tuple], *, queue: str = "default", **job_options: Any) -> bool:
     """Enqueue one job per args tuple in a single Redis round trip; False if Redis is unreachable."""
     if not args_list:
@@ -54,13 +66,16 @@ def enqueue_on_commit(
     args_list: Sequence[tuple],
     *,
     queue: str = "default",
-    on_enqueued: Callable[[], None] | None = None,
+    on_failure: Callable[[], None] | None = None,
     **job_options: Any,
 ) -> None:
-    """Enqueue after the current transaction commits (never for a rolled-back one)."""
+    """Enqueue after the current transaction commits (never for a rolled-back one).
+
+    `on_failure` runs when Redis refuses the jobs, so the caller can mark its rows for a later retry.
+    """
 
     def enqueue() -> None:
-        if enqueue_now(func, args_list, queue=queue, **job_options) and on_enqueued is not None:
-            on_enqueued()
+        if not enqueue_now(func, args_list, queue=queue, **job_options) and on_failure is not None:
+            on_failure()
 
     transaction.on_commit(enqueue)

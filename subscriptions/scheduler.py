@@ -22,13 +22,15 @@ from django.utils import timezone
 from copies.events import build_event, events_record
 from copies.models import CopyStatus, RecurringOrderCopy
 from copies.services import (
+    DueCycle,
     RecoveryReport,
     recurring_order_copies_create_for_cycles,
     recurring_order_copies_recover,
     recurring_order_copy_create,
 )
+from orders.bulk import update_rows
 from subscriptions.models import OrderSubscription, SubscriptionStatus
-from subscriptions.services import schedule_after_run
+from subscriptions.services import alert_time, following_run, schedule_after_run
 
 DEFAULT_BATCH_SIZE = 500
 
@@ -72,27 +74,38 @@ def due_subscriptions(now: datetime):
     )
 
 
+DUE_COLUMNS = (
+    "id", "mode", "frequency", "next_run_at", "expires_at", "schedule_anchor", "renewal_alert_period",
+    "place_target_order", "source_order_id", "market__time_zone",
+)  # fmt: skip
+
+
 def _create_due_copies(now: datetime, limit: int | None, batch_size: int) -> int:
     created = 0
     while limit is None or created < limit:
         size = batch_size if limit is None else min(batch_size, limit - created)
         with transaction.atomic():
+            # Plain tuples, not model instances: this loop handles every renewal of the day. Ordering by
+            # next_run_at alone lets PostgreSQL walk the index instead of sorting every due row per batch.
             batch = list(
                 due_subscriptions(now)
                 .select_for_update(skip_locked=True, of=("self",))
-                .select_related("market")
-                .only(
-                    "id", "mode", "status", "frequency", "next_run_at", "expires_at", "schedule_anchor",
-                    "renewal_alert_period", "place_target_order", "source_order_id", "market__time_zone",
-                )
-                .order_by("next_run_at", "id")[:size]
-            )  # fmt: skip
+                .order_by("next_run_at")
+                .values_list(*DUE_COLUMNS)[:size]
+            )
             if not batch:
                 break
-            recurring_order_copies_create_for_cycles(batch, now=now)
-            for subscription in batch:
-                schedule_after_run(subscription, cycle_at=subscription.next_run_at, now=now)
-            OrderSubscription.objects.bulk_update(batch, ["next_run_at", "renewal_alert_at", "updated_at"])
+            cycles, schedule_updates = [], []
+            for (subscription_id, mode, frequency, cycle_at, expires_at, anchor, alert_period,
+                 place_target_order, source_order_id, time_zone) in batch:  # fmt: skip
+                cycles.append(DueCycle(subscription_id, mode, source_order_id, place_target_order, cycle_at))
+                following = following_run(
+                    anchor=anchor or cycle_at, frequency=frequency, time_zone=time_zone,
+                    expires_at=expires_at, after=max(cycle_at, now),
+                )  # fmt: skip
+                schedule_updates.append((subscription_id, following, alert_time(following, alert_period), now))
+            recurring_order_copies_create_for_cycles(cycles, now=now)
+            update_rows(OrderSubscription, ["next_run_at", "renewal_alert_at", "updated_at"], schedule_updates)
         created += len(batch)
     return created
 

@@ -56,25 +56,34 @@ def frequency_errors(frequency: str, market: Market | None) -> list[str]:
 
 def renewal_alert_at(subscription: OrderSubscription) -> datetime | None:
     """When the renewal alert for the upcoming run is due, or None when no run is scheduled."""
-    if subscription.next_run_at is None or subscription.status not in (
-        SubscriptionStatus.ACTIVE,
-        SubscriptionStatus.RUNNING,
-    ):
+    if subscription.status not in (SubscriptionStatus.ACTIVE, SubscriptionStatus.RUNNING):
         return None
-    return subscription.next_run_at - timedelta(hours=subscription.renewal_alert_period)
+    return alert_time(subscription.next_run_at, subscription.renewal_alert_period)
+
+
+def alert_time(next_run_at: datetime | None, renewal_alert_period: int) -> datetime | None:
+    return None if next_run_at is None else next_run_at - timedelta(hours=renewal_alert_period)
+
+
+def following_run(
+    *, anchor: datetime, frequency: str, time_zone: str, expires_at: datetime | None, after: datetime
+) -> datetime | None:
+    """The next slot of a series after `after`, or None once it would reach `expires_at`."""
+    upcoming = next_run_after(anchor=anchor, frequency=frequency, time_zone=time_zone or "UTC", after=after)
+    if expires_at is not None and upcoming >= expires_at:
+        return None
+    return upcoming
 
 
 def next_run_following(subscription: OrderSubscription, after: datetime) -> datetime | None:
     """The next slot of the subscription's series after `after`, or None once it would pass expires_at."""
-    upcoming = next_run_after(
+    return following_run(
         anchor=subscription.schedule_anchor,
         frequency=subscription.frequency,
         time_zone=_time_zone(subscription),
+        expires_at=subscription.expires_at,
         after=after,
     )
-    if subscription.expires_at is not None and upcoming >= subscription.expires_at:
-        return None
-    return upcoming
 
 
 def schedule_after_run(subscription: OrderSubscription, *, cycle_at: datetime, now: datetime) -> None:
