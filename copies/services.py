@@ -567,7 +567,8 @@ def recurring_order_copies_recover(
       run can claim a copy.
     """
     now = now or timezone.now()
-    stuck_after = stuck_after or timedelta(seconds=settings.COPY_JOB_TIMEOUT)
+    if stuck_after is None:
+        stuck_after = timedelta(seconds=settings.COPY_JOB_TIMEOUT)
     report = RecoveryReport()
 
     with transaction.atomic():
