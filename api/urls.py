@@ -5,7 +5,7 @@ from django.urls import path, re_path
 from api.auth.oauth import RevokeTokenView, TokenView
 from api.openapi import OpenApiView, ReferenceView
 from api.registry import all_specs
-from api.views import CollectionView, MemberView, RelatedView, RelationshipView
+from api.views import CollectionView, MemberView, RelatedView, RelationshipView, unknown_path
 
 ID = r"(?P<id>[^/]+)"
 
@@ -40,4 +40,5 @@ urlpatterns = [
     path("api/openapi.json", OpenApiView.as_view(), name="api-openapi"),
     path("api/reference", ReferenceView.as_view(), name="api-reference"),
     *_resource_routes(),
+    re_path(r"^api/", unknown_path),
 ]

@@ -10,8 +10,10 @@ call the resource's service adapter, render the document.
 from dataclasses import dataclass
 from typing import Any
 
+import orjson
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.http import HttpResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -21,6 +23,7 @@ from api.auth.authentication import ApiClient
 from api.conventions.errors import ApiError, RecordNotFound, validation_errors
 from api.conventions.filters import build_filter
 from api.conventions.input import parse_document
+from api.conventions.media import MEDIA_TYPE
 from api.conventions.query import QueryOptions, parse_query
 from api.documents import DocumentBuilder, base_url_for, fetch_row, list_document, single_document
 from api.registry import Rel, ResourceSpec, get_spec
@@ -267,3 +270,9 @@ def _empty_list(request: Request, options: QueryOptions) -> dict[str, Any]:
         "meta": {"record_count": 0, "page_count": 0},
         "links": pagination_links(url, options.page_number, options.page_size, 0, other),
     }
+
+
+def unknown_path(request, *args, **kwargs) -> HttpResponse:
+    """Any other path under /api/ answers a JSON:API 404, not Django's HTML page."""
+    body = {"errors": [RecordNotFound().as_dict()]}
+    return HttpResponse(orjson.dumps(body), status=404, content_type=MEDIA_TYPE)
