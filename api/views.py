@@ -147,7 +147,9 @@ class ApiView(APIView):
         try:
             return call()
         except ValidationError as exc:
-            raise validation_errors(exc, relationships=spec.relationship_names, values=payload_values) from None
+            raise validation_errors(
+                exc, relationships=spec.relationship_names, values=payload_values, model=spec.model
+            ) from None
 
 
 class CollectionView(ApiView):

@@ -132,13 +132,55 @@ def _message_and_key(error: ValidationError) -> tuple[str, str]:
     return message, str(error.code or "invalid")
 
 
+def _condition_fields(condition) -> list[str]:
+    fields: list[str] = []
+    for child in condition.children if condition is not None else ():
+        if isinstance(child, tuple):
+            fields.append(child[0].split("__")[0])
+        elif hasattr(child, "children"):
+            fields.extend(_condition_fields(child))
+    return fields
+
+
+def _constraint_attribute(model, message: str) -> str | None:
+    """The attribute a violated check constraint is about (its first field), so the error points at it."""
+    for constraint in getattr(model, "_meta", None).constraints if model is not None else ():
+        if f"“{constraint.name}”" in message or f'"{constraint.name}"' in message:
+            fields = list(getattr(constraint, "fields", ()) or ()) or _condition_fields(
+                getattr(constraint, "condition", None)
+            )
+            fields = [name for name in fields if name != "mode"]
+            if fields:
+                field = model._meta.get_field(fields[0])
+                return field.name
+    return None
+
+
+def _by_attribute(error_dict: dict, model) -> dict[str, list[ValidationError]]:
+    regrouped: dict[str, list[ValidationError]] = {}
+    for name, field_errors in error_dict.items():
+        for field_error in field_errors:
+            target = name
+            if name == NON_FIELD_ERRORS:
+                target = _constraint_attribute(model, str(field_error.message)) or name
+                if target != name:
+                    field_error = ValidationError("is invalid", code="invalid")
+            regrouped.setdefault(target, []).append(field_error)
+    return regrouped
+
+
 def validation_errors(
-    exc: ValidationError, *, relationships: frozenset[str] = frozenset(), values: dict[str, Any] | None = None
+    exc: ValidationError,
+    *,
+    relationships: frozenset[str] = frozenset(),
+    values: dict[str, Any] | None = None,
+    model=None,
 ) -> ApiErrors:
     """422 VALIDATION_ERROR, one entry per failing attribute (or relationship) and message."""
     values = values or {}
     errors = []
     error_dict = exc.error_dict if hasattr(exc, "error_dict") else {NON_FIELD_ERRORS: exc.error_list}
+    error_dict = _by_attribute(error_dict, model)
     for name, field_errors in error_dict.items():
         if name == NON_FIELD_ERRORS:
             pointer, label = "/data", "base"

@@ -101,7 +101,13 @@ def test_missing_source_order_is_422(api):
 
 @pytest.mark.parametrize(
     "attributes",
-    [{"status": "active"}, {"number": "1"}, {"occurrencies": 3}, {"customer_email": "x@example.com"}, {"_cancel": True}],
+    [
+        {"status": "active"},
+        {"number": "1"},
+        {"occurrencies": 3},
+        {"customer_email": "x@example.com"},
+        {"_cancel": True},
+    ],
 )
 def test_read_only_attributes_and_update_triggers_are_refused_on_create(api, attributes):
     order = order_in("test")
@@ -212,7 +218,9 @@ def test_triggers_deactivate_activate_cancel(api):
     (error,) = again.json_body["errors"]
     assert error["source"]["pointer"] == "/data/attributes/status"
     assert error["meta"]["error"] == "invalid_transition"
-    names = list(Event.objects.filter(resource_id=subscription.id).order_by("created_at").values_list("name", flat=True))
+    names = list(
+        Event.objects.filter(resource_id=subscription.id).order_by("created_at").values_list("name", flat=True)
+    )
     assert names[-3:] == ["deactivate", "activate", "cancel"]
 
 
@@ -230,9 +238,10 @@ def test_activate_with_next_run_at_sets_the_date(api):
 def test_a_false_trigger_does_nothing_and_a_non_boolean_is_400(api):
     subscription = subscription_in()
     path = f"/api/order_subscriptions/{subscription.id}"
-    assert api.patch(path, update_body(subscription.id, {"_cancel": False})).json_body["data"]["attributes"][
-        "status"
-    ] == "active"
+    assert (
+        api.patch(path, update_body(subscription.id, {"_cancel": False})).json_body["data"]["attributes"]["status"]
+        == "active"
+    )
     bad = api.patch(path, update_body(subscription.id, {"_cancel": "yes"}))
     assert bad.status_code == 400
     assert bad.json_body["errors"][0]["code"] == "INVALID_FIELD_VALUE"

@@ -103,14 +103,25 @@ def test_wrong_type_on_update_is_409(api):
 def test_bad_relationships(api, relationships, status):
     response = api.post(
         "/api/order_subscriptions",
-        {"data": {"type": "order_subscriptions", "attributes": {"frequency": "monthly"}, "relationships": relationships}},
+        {
+            "data": {
+                "type": "order_subscriptions",
+                "attributes": {"frequency": "monthly"},
+                "relationships": relationships,
+            }
+        },
     )
     assert response.status_code == status, response.json_body
     assert OrderSubscription.objects.count() == 0
 
 
 def test_unknown_ids_are_404(api):
-    for path in ("/api/order_subscriptions/NoSuchThing", "/api/orders/x/line_items", "/api/markets/" + "y" * 300, "/api/unicorns"):
+    for path in (
+        "/api/order_subscriptions/NoSuchThing",
+        "/api/orders/x/line_items",
+        "/api/markets/" + "y" * 300,
+        "/api/unicorns",
+    ):
         response = api.get(path)
         assert response.status_code == 404, path
         assert response.json_body["errors"][0]["code"] == "RECORD_NOT_FOUND"

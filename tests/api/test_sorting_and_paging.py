@@ -44,7 +44,9 @@ def test_default_order_is_newest_first(api, copies):
 
 
 def test_pages_and_their_links(api, copies):
-    document = listed(api, {"page[size]": 3, "page[number]": 2, "sort": "-created_at", "filter[q][status_eq]": "completed"})
+    document = listed(
+        api, {"page[size]": 3, "page[number]": 2, "sort": "-created_at", "filter[q][status_eq]": "completed"}
+    )
     assert [item["id"] for item in document["data"]] == [copy.id for copy in copies[3:6]]
     assert document["meta"] == {"record_count": 7, "page_count": 3}
     base = "http://testserver/api/recurring_order_copies?page[number]={}&page[size]=3&sort=-created_at&filter[q][status_eq]=completed"
