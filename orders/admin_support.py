@@ -188,12 +188,26 @@ def changelist_url(model: type[Model], **filters: object) -> str:
     return f"{url}?{urlencode(filters)}"
 
 
+# The state machine's entry (`status: cannot transition from draft to placed`) is a consequence of
+# the others, so it reads last.
+CONSEQUENCE_ATTRIBUTES = ("status",)
+
+
+def in_reading_order(errors: dict) -> list[tuple[str, object]]:
+    """Causes first (alphabetically), consequences last.
+
+    PostgreSQL's jsonb does not keep the order keys were written in, so the order is decided
+    here and is the same on every database.
+    """
+    return sorted(errors.items(), key=lambda item: (item[0] in CONSEQUENCE_ATTRIBUTES, item[0]))
+
+
 def readable_errors(errors: dict[str, list[str]] | ValidationError) -> list[str]:
     """`{"payment_source": ["is expired"]}` as `["Payment source: is expired"]`."""
     if isinstance(errors, ValidationError):
         errors = errors.message_dict if hasattr(errors, "error_dict") else {"base": errors.messages}
     lines = []
-    for attribute, problems in (errors or {}).items():
+    for attribute, problems in in_reading_order(errors or {}):
         for message in [problems] if isinstance(problems, str) else problems:
             if attribute in ("base", "__all__"):
                 lines.append(str(message))
