@@ -34,7 +34,7 @@ from django.utils import timezone
 from copies.events import build_event, event_record, event_row, event_rows_record, events_record, new_event
 from copies.models import CopyStatus, Event, RecurringOrderCopy
 from orders.base import generate_id
-from orders.bulk import insert_rows
+from orders.bulk import insert_objects, insert_rows, update_rows
 from orders.models import Address, LineItem, Order, OrderStatus
 from orders.sequences import ORDER_NUMBERS, next_numbers
 from orders.services import BLANK, order_placement_errors, order_totals
@@ -380,22 +380,28 @@ def _build(copy_ids: Sequence[str], token: str, now: datetime) -> RunReport:
         built = [outcome for outcome in outcomes if outcome.order is not None]
         for outcome, number in zip(built, next_numbers(ORDER_NUMBERS, len(built)), strict=True):
             outcome.order.number = number
-        Address.objects.bulk_create([address for outcome in built for address in outcome.addresses])
-        Order.objects.bulk_create([outcome.order for outcome in built])
-        LineItem.objects.bulk_create([item for outcome in built for item in outcome.line_items])
+        insert_objects(Address, [address for outcome in built for address in outcome.addresses])
+        insert_objects(Order, [outcome.order for outcome in built])
+        insert_objects(LineItem, [item for outcome in built for item in outcome.line_items])
 
+        copy_updates = []
         for outcome in outcomes:
-            copy = outcome.copy
-            copy.status = outcome.status
-            copy.errors_log = outcome.errors
-            copy.errors_count = sum(len(messages) for messages in outcome.errors.values())
-            copy.target_order = outcome.order
-            copy.completed_at = now if outcome.status == CopyStatus.COMPLETED else None
-            copy.failed_at = now if outcome.status == CopyStatus.FAILED else None
-            copy.updated_at = now
+            errors_count = sum(len(messages) for messages in outcome.errors.values())
+            copy_updates.append((
+                outcome.copy.pk,
+                outcome.status,
+                outcome.errors,
+                errors_count,
+                outcome.order.pk if outcome.order is not None else None,
+                now if outcome.status == CopyStatus.COMPLETED else None,
+                now if outcome.status == CopyStatus.FAILED else None,
+                now,
+            ))  # fmt: skip
             setattr(report, outcome.status, getattr(report, outcome.status) + 1)
-        RecurringOrderCopy.objects.bulk_update(
-            copies, ["status", "errors_log", "errors_count", "target_order", "completed_at", "failed_at", "updated_at"]
+        update_rows(
+            RecurringOrderCopy,
+            ["status", "errors_log", "errors_count", "target_order", "completed_at", "failed_at", "updated_at"],
+            copy_updates,
         )
         _record_runs_on_subscriptions(outcomes, now)
         events_record(_outcome_events(outcomes, now))
@@ -417,21 +423,16 @@ def _record_runs_on_subscriptions(outcomes: Iterable[_Outcome], now: datetime) -
         else:
             continue
         last_outcome[subscription_id] = outcome.status
-    touched = [
-        OrderSubscription(
-            pk=subscription_id,
-            occurrencies=F("occurrencies") + successes[subscription_id],
-            errors_count=F("errors_count") + failures[subscription_id],
-            last_run_at=now,
-            succeeded_on_last_run=status == CopyStatus.COMPLETED,
-            updated_at=now,
-        )
-        for subscription_id, status in last_outcome.items()
-    ]
-    if touched:
-        OrderSubscription.objects.bulk_update(
-            touched, ["occurrencies", "errors_count", "last_run_at", "succeeded_on_last_run", "updated_at"]
-        )
+    update_rows(
+        OrderSubscription,
+        ["occurrencies", "errors_count", "last_run_at", "succeeded_on_last_run", "updated_at"],
+        [
+            (subscription_id, successes[subscription_id], failures[subscription_id], now,
+             status == CopyStatus.COMPLETED, now)
+            for subscription_id, status in last_outcome.items()
+        ],
+        increment=["occurrencies", "errors_count"],
+    )  # fmt: skip
     _end_running({outcome.copy.order_subscription_id for outcome in outcomes}, now)
 
 
@@ -519,7 +520,7 @@ def recurring_order_copies_run(copy_ids: Sequence[str], *, now: datetime | None 
     except Exception as exc:  # noqa: BLE001 - isolate the bad copy, record it, keep the others
         if len(claimed) == 1:
             logger.exception("recurring order copy %s failed unexpectedly", claimed[0])
-            report.add(_record_unexpected_failure(claimed[0], token, exc, now))
+            report.add(_fail_or_release(claimed, claimed[0], token, exc, now))
             return report
         logger.warning("batch of %d copies failed (%s); running them one by one", len(claimed), exc)
     for copy_id in claimed:
@@ -530,8 +531,17 @@ def recurring_order_copies_run(copy_ids: Sequence[str], *, now: datetime | None 
             raise
         except Exception as exc:  # noqa: BLE001
             logger.exception("recurring order copy %s failed unexpectedly", copy_id)
-            report.add(_record_unexpected_failure(copy_id, token, exc, now))
+            report.add(_fail_or_release(claimed, copy_id, token, exc, now))
     return report
+
+
+def _fail_or_release(claimed: Sequence[str], copy_id: str, token: str, exc: BaseException, now: datetime) -> RunReport:
+    """Record a bug as the copy's failure; if the database itself is gone, hand the copies back instead."""
+    try:
+        return _record_unexpected_failure(copy_id, token, exc, now)
+    except DatabaseError:
+        _release(claimed, token)
+        raise
 
 
 def recurring_order_copy_run(copy_id: str, *, now: datetime | None = None) -> RunReport:

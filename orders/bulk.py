@@ -36,7 +36,8 @@ def _execute(sql: str, params: list[Any]) -> int:
 
     connection.ensure_connection()
     # Django makes ClientCursor the connection's default; ask for a server-binding cursor explicitly.
-    with psycopg.Cursor(connection.connection) as cursor:
+    # wrap_database_errors turns psycopg's exceptions into Django's and marks a broken connection.
+    with connection.wrap_database_errors, psycopg.Cursor(connection.connection) as cursor:
         cursor.execute(sql, params)
         return cursor.rowcount
 
@@ -73,6 +74,15 @@ def insert_rows(model: type[models.Model], rows: Iterable[dict[str, Any]]) -> in
     column_sql = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     _execute(f"INSERT INTO {table} ({column_sql}) SELECT * FROM unnest({', '.join(placeholders)})", params)
     return len(rows)
+
+
+def insert_objects(model: type[models.Model], objects: Sequence[models.Model]) -> int:
+    """INSERT unsaved model instances whose primary keys are already set (ours are generated in Python)."""
+    if not _postgres():
+        model.objects.bulk_create(objects)
+        return len(objects)
+    attnames = [field.attname for field in model._meta.concrete_fields]
+    return insert_rows(model, [{name: getattr(obj, name) for name in attnames} for obj in objects])
 
 
 def update_rows(

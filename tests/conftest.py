@@ -25,7 +25,8 @@ def on_postgres() -> bool:
     return connection.vendor == "postgresql"
 
 
-TEST_REDIS_DB = 15  # keeps test jobs apart from a developer's own queue
+# Keeps test jobs apart from a developer's own queue; parallel runs can pick their own.
+TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
 
 
 def _test_redis_url() -> str:
