@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Q
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import NoReverseMatch, path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from copies.events import RESOURCE_TYPES
 from copies.models import CopyStatus, Event, RecurringOrderCopy
@@ -227,7 +227,7 @@ class RecurringOrderCopyAdmin(BackOfficeAdmin):
             parts.append(format_html("retry of {}", admin_link(copy.retry_of)))
         if (retry := retried_by(copy)) is not None:
             parts.append(format_html("retried as {} ({})", admin_link(retry), retry.get_status_display().lower()))
-        return format_html("{}", " · ".join(str(part) for part in parts)) if parts else "—"
+        return format_html_join(" · ", "{}", ((part,) for part in parts)) if parts else "—"
 
     @admin.display(description="errors log")
     def errors_log_list(self, copy: RecurringOrderCopy):

@@ -132,6 +132,8 @@ def test_retry_button_makes_a_new_copy_and_keeps_the_failed_one(admin_client, ad
     assert copy.status == CopyStatus.FAILED  # history
     assert Event.objects.get(resource_id=retry.pk, name="create").who == {"kind": "admin", "user": admin_user.username}
     assert admin_client.get(change_url(copy)).context["can_retry"] is False  # retried once only
+    retry_page = admin_client.get(change_url(retry)).content.decode()
+    assert f'retry of <a href="{change_url(copy)}">{copy.id}</a>' in retry_page
 
 
 def test_retry_action_reports_each_copy(admin_client):
