@@ -7,7 +7,7 @@ copy, through `recurring_order_copy_retry` (a new copy for the same cycle; the f
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed, HttpResponseRedirect
 from django.urls import NoReverseMatch, path, reverse
 from django.utils.html import format_html, format_html_join
@@ -23,6 +23,7 @@ from orders.admin_support import (
     apply_to_each,
     email_variants,
     errors_list_html,
+    ids_of,
     pretty_json,
     readable_errors,
     redirect_to_report,
@@ -37,6 +38,12 @@ from orders.models import Order
 from subscriptions.models import OrderSubscription
 
 COPY_RESOURCE_TYPE = "recurring_order_copies"
+
+
+def retries_of(copy_id) -> "QuerySet[RecurringOrderCopy]":
+    """As NOT EXISTS, PostgreSQL probes the retry_of index per failed copy; `retried_by__isnull`
+    (a LEFT JOIN) made it hash the whole table."""
+    return RecurringOrderCopy.objects.filter(retry_of=copy_id)
 
 
 def retried_by(copy: RecurringOrderCopy) -> RecurringOrderCopy | None:
@@ -61,7 +68,7 @@ class NeedsAttentionFilter(admin.SimpleListFilter):
 
     def queryset(self, request, queryset):
         if self.value() == "failed_not_retried":
-            return queryset.filter(status=CopyStatus.FAILED, retried_by__isnull=True)
+            return queryset.filter(status=CopyStatus.FAILED).exclude(Exists(retries_of(OuterRef("pk"))))
         return queryset
 
 
@@ -261,16 +268,12 @@ class RecurringOrderCopyAdmin(BackOfficeAdmin):
         query = resource_id_or_reference(term)
         number = search_number(term)
         if number is not None:
-            orders = Order.objects.filter(number=number).values("pk")
-            query |= (
-                Q(order_subscription_id__in=OrderSubscription.objects.filter(number=number).values("pk"))
-                | Q(source_order_id__in=orders)
-                | Q(target_order_id__in=orders)
-            )
+            orders = ids_of(Order.objects.filter(number=number))
+            subscriptions = ids_of(OrderSubscription.objects.filter(number=number))
+            query |= Q(order_subscription_id__in=subscriptions) | Q(source_order_id__in=orders)
+            query |= Q(target_order_id__in=orders)
         if emails := email_variants(term):
-            query |= Q(
-                order_subscription_id__in=OrderSubscription.objects.filter(customer_email__in=emails).values("pk")
-            )
+            query |= Q(order_subscription_id__in=ids_of(OrderSubscription.objects.filter(customer_email__in=emails)))
         return queryset.filter(query), False
 
     # --- retry
@@ -415,7 +418,9 @@ class EventAdmin(BackOfficeAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        return queryset.filter(Q(resource_id=term) | Q(pk=term)), False
+        # resource_type IN (every type) lets PostgreSQL use the (resource_type, resource_id, …) index.
+        of_resource = Q(resource_type__in=list(MODEL_OF_RESOURCE_TYPE), resource_id=term)
+        return queryset.filter(of_resource | Q(pk=term)), False
 
     def has_add_permission(self, request):
         return False

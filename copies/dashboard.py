@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from html import escape
 
 from django.conf import settings
-from django.db.models import Count, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.db.models.functions import TruncDate
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
@@ -76,9 +76,10 @@ def copy_outcomes(*, now: datetime | None = None) -> dict[str, Outcomes]:
 
 
 def failed_copies_not_retried(*, since: datetime) -> int:
-    return RecurringOrderCopy.objects.filter(
-        status=CopyStatus.FAILED, failed_at__gte=since, retried_by__isnull=True
-    ).count()
+    # NOT EXISTS lets PostgreSQL probe the retry_of index per failed copy (a LEFT JOIN … IS NULL did not).
+    retries = RecurringOrderCopy.objects.filter(retry_of=OuterRef("pk"))
+    failed = RecurringOrderCopy.objects.filter(status=CopyStatus.FAILED, failed_at__gte=since)
+    return failed.exclude(Exists(retries)).count()
 
 
 @dataclass

@@ -405,6 +405,15 @@ def resource_id_or_reference(term: str) -> Q:
     return Q(pk=term) | Q(reference=term)
 
 
+def ids_of(queryset: QuerySet, limit: int = 100) -> list:
+    """The primary keys a search term resolves to, fetched first (a tiny indexed query).
+
+    `column IN (subquery)` OR-ed with other conditions makes PostgreSQL filter every row of the big
+    table; `column IN (literal ids)` lets it combine one index scan per condition (a BitmapOr).
+    """
+    return list(queryset.values_list("pk", flat=True)[:limit])
+
+
 # --- Bulk actions and their report -------------------------------------------------------------
 
 

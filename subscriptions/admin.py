@@ -30,6 +30,7 @@ from orders.admin_support import (
     confirmation_page,
     email_variants,
     frequency_in_words,
+    ids_of,
     money,
     pretty_json,
     readable_errors,
@@ -448,7 +449,7 @@ class OrderSubscriptionAdmin(BackOfficeAdmin):
         query = resource_id_or_reference(term)
         number = search_number(term)
         if number is not None:
-            query |= Q(number=number) | Q(source_order_id__in=Order.objects.filter(number=number).values("pk"))
+            query |= Q(number=number) | Q(source_order_id__in=ids_of(Order.objects.filter(number=number)))
         if emails := email_variants(term):
             query |= Q(customer_email__in=emails)
         return queryset.filter(query), False
