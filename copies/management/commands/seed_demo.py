@@ -13,6 +13,7 @@ from django.utils import timezone
 from copies.events import acting_as
 from copies.models import CopyStatus, RecurringOrderCopy
 from copies.services import _claim, recurring_order_copies_run
+from copies.staff_groups import staff_groups_ensure
 from orders.base import Mode
 from orders.models import Address, Customer, CustomerPaymentSource, Market, Order, OrderStatus
 from orders.services import line_item_create, order_create
@@ -23,6 +24,7 @@ from subscriptions.services import order_subscription_create, subscription_cance
 DEMO_MARKET_CODE = "demo-eu"
 ADMIN_USERNAME = "admin"
 ADMIN_PASSWORD = "admin"  # demo only: printed by `make run`
+SUPPORT_USERNAME = SUPPORT_PASSWORD = "support"  # demo only: a member of the "support" staff group
 
 PRODUCTS = [
     ("COFFEE-BEANS-1KG", "Single-origin coffee beans, 1 kg", 2490),
@@ -41,6 +43,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         self._ensure_admin()
+        self._ensure_support_user()
         if Market.objects.filter(mode=Mode.TEST, code=DEMO_MARKET_CODE).exists():
             self.stdout.write("Demo data already loaded.")
         else:
@@ -49,6 +52,7 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(
                 f"Admin: http://127.0.0.1:8000/admin/  user {ADMIN_USERNAME!r}  password {ADMIN_PASSWORD!r}"
+                f"  (support staff: {SUPPORT_USERNAME!r} / {SUPPORT_PASSWORD!r})"
             )
         )
 
@@ -56,6 +60,16 @@ class Command(BaseCommand):
         user_model = get_user_model()
         if not user_model.objects.filter(username=ADMIN_USERNAME).exists():
             user_model.objects.create_superuser(ADMIN_USERNAME, "admin@example.com", ADMIN_PASSWORD)
+
+    def _ensure_support_user(self) -> None:
+        """The back-office's "support" group (view everything, retry copies) and a demo member."""
+        group = staff_groups_ensure()
+        user_model = get_user_model()
+        if not user_model.objects.filter(username=SUPPORT_USERNAME).exists():
+            user = user_model.objects.create_user(SUPPORT_USERNAME, "support@example.com", SUPPORT_PASSWORD)
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+            user.groups.add(group)
 
     def _seed(self) -> None:
         rng = random.Random(20261123)
