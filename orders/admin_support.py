@@ -156,7 +156,14 @@ def short_moment(moment: datetime | None) -> SafeString | str:
     if moment is None:
         return "—"
     local = timezone.localtime(moment)
-    return format_html('<time datetime="{}" class="moment">{}</time>', moment.isoformat(), f"{local:%Y-%m-%d %H:%M}")
+    # The year only when it is not this year's: list columns stay narrow; the title has it all.
+    shown = f"{local:%d %b %H:%M}" if local.year == timezone.localdate().year else f"{local:%d %b %Y %H:%M}"
+    return format_html(
+        '<time datetime="{}" title="{}" class="moment">{}</time>',
+        moment.isoformat(),
+        f"{local:%Y-%m-%d %H:%M:%S %Z}",
+        shown,
+    )
 
 
 @lru_cache(maxsize=2048)
