@@ -7,6 +7,8 @@ the contract has its own tests).
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -23,6 +25,19 @@ schema = schemathesis.openapi.from_wsgi("/api/openapi.json", application)
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 EXAMPLES_PER_OPERATION = 3
+
+
+@pytest.fixture
+def keep_the_test_connection_open(bearer, existing_ids):
+    """The WSGI app runs in this thread: like Django's test client, stop it closing the test's connection.
+
+    Taken after the fixtures that use the test client, which reconnects the handler after each request.
+    """
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture
@@ -67,7 +82,7 @@ def existing_ids():
     phases=[Phase.explicit, Phase.generate],
     suppress_health_check=list(HealthCheck),
 )
-def test_api_conforms_to_its_openapi_document(case, bearer, existing_ids):
+def test_api_conforms_to_its_openapi_document(case, bearer, existing_ids, keep_the_test_connection_open):
     if case.path_parameters and "id" in case.path_parameters:
         case.path_parameters["id"] = existing_ids[case.path.split("/")[2]]
     case.call_and_validate(headers={**bearer, "Accept": "application/vnd.api+json"}, checks=CHECKS)
