@@ -291,7 +291,7 @@ class RecurringOrderCopyAdmin(BackOfficeAdmin):
                 outcome = f"failed again ({new_copy.first_error})"
             return "done", f"retried as {new_copy.id}: {outcome}", new_copy
 
-        rows = apply_to_each(request, queryset.order_by("-created_at", "-id"), retry)
+        rows = apply_to_each(request, queryset.order_by("-created_at", "-id"), retry, model_admin=self)
         return redirect_to_report(request, self, title="Retry failed copies", rows=rows)
 
     def extra_urls(self) -> list:
@@ -318,6 +318,7 @@ class RecurringOrderCopyAdmin(BackOfficeAdmin):
             self.message_user(request, f"Retry refused: {'; '.join(readable_errors(exc))}", messages.ERROR)
             return HttpResponseRedirect(reverse("admin:copies_recurringordercopy_change", args=[copy.pk]))
         new_copy.refresh_from_db(fields=["status", "errors_log"])
+        self.log_change(request, copy, f"retried as {new_copy.id}")
         self.message_user(
             request,
             f"Retried {copy.id} as {new_copy.id}: it is {new_copy.get_status_display().lower()}.",

@@ -364,7 +364,7 @@ class OrderAdmin(BackOfficeAdmin):
             order_place(order)
             return "done", "placed"
 
-        rows = apply_to_each(request, queryset.order_by("number"), place)
+        rows = apply_to_each(request, queryset.order_by("number"), place, model_admin=self)
         return redirect_to_report(request, self, title="Place orders", rows=rows)
 
     @admin.action(description="Cancel selected orders…", permissions=["place"])
@@ -393,5 +393,5 @@ class OrderAdmin(BackOfficeAdmin):
             order_cancel(order)
             return "done", "cancelled"
 
-        rows = apply_to_each(request, queryset.order_by("number"), cancel)
+        rows = apply_to_each(request, queryset.order_by("number"), cancel, model_admin=self)
         return redirect_to_report(request, self, title="Cancel orders", rows=rows)

@@ -453,13 +453,15 @@ def apply_to_each(
     objects: Iterable[Model],
     apply: Callable[[Model], tuple],
     *,
+    model_admin: admin.ModelAdmin,
     label: Callable[[Model], str] = str,
 ) -> list[RowOutcome]:
     """Run `apply(obj) -> (outcome, message[, related object])` on every row, each in its own
     service transaction.
 
     A refusal (a ValidationError from the service) is reported with its reason and does not stop
-    the other rows; a row deleted meanwhile is reported as refused too.
+    the other rows; a row deleted meanwhile is reported as refused too. What was done also goes to
+    the object's admin history.
     """
     outcomes = []
     with acting_as_admin(request):
@@ -474,6 +476,8 @@ def apply_to_each(
             except ObjectDoesNotExist:
                 outcome, message = "refused", "it no longer exists"
             row = RowOutcome(label=label(obj), url=url, outcome=outcome, message=message)
+            if outcome == "done":
+                model_admin.log_change(request, obj, message)
             if related is not None:
                 row.related_label = str(related)
                 row.related_url = reverse(

@@ -524,7 +524,7 @@ class OrderSubscriptionAdmin(BackOfficeAdmin):
 
     def _report(self, request, title: str, queryset: QuerySet, apply) -> HttpResponse:
         rows = apply_to_each(
-            request, queryset.order_by("number"), apply, label=lambda subscription: f"#{subscription.number}"
+            request, queryset.order_by("number"), apply, model_admin=self, label=lambda s: f"#{s.number}"
         )
         return redirect_to_report(request, self, title=title, rows=rows)
 
@@ -610,6 +610,7 @@ class OrderSubscriptionAdmin(BackOfficeAdmin):
                 request, f"{label.rstrip('…')} refused for #{subscription.number}: {refused}", messages.ERROR
             )
         else:
+            self.log_change(request, subscription, done)
             self.message_user(request, done, messages.SUCCESS)
         return HttpResponseRedirect(change_url)
 

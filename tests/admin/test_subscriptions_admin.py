@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.contrib.admin.models import LogEntry
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -158,6 +159,11 @@ def test_bulk_deactivate_goes_through_the_service_and_records_who(admin_client, 
     assert subscription.status == SubscriptionStatus.INACTIVE
     event = Event.objects.get(resource_id=subscription.pk, name="deactivate")
     assert event.who == {"kind": "admin", "user": admin_user.username}
+    history = LogEntry.objects.get(object_id=subscription.pk)  # the admin's own "History" page too
+    assert (history.user, history.change_message) == (
+        admin_user,
+        "deactivated: no further runs until it is activated again",
+    )
 
 
 def test_bulk_cancel_asks_for_confirmation_first(admin_client):
