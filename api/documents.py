@@ -1,6 +1,6 @@
 """Building JSON:API documents from rows, the hot path of every GET.
 
-Rows are plain dicts from `.values(*spec.columns)`, never model instances: no per-field serializer
+Rows are plain dicts from `.values(*spec.columns_with(...))`, never model instances: no per-field serializer
 objects, one precomputed plan per resource type and fieldset, and `included` resources loaded with
 one query per include path whatever the page size. `render_resource_document` is the same document
 a GET returns, for callers outside a request (webhooks).
@@ -71,12 +71,14 @@ class DocumentBuilder:
             return
         for name, subtree in tree.items():
             rel = spec.relationship_map[name]
-            children = self._load_relationship(spec, rel, rows, mode)
+            children = self._load_relationship(spec, rel, rows, mode, subtree)
             target = get_spec(rel.type) if not rel.empty else None
             if target is not None and subtree:
                 self.load_includes(target, children, subtree, mode)
 
-    def _load_relationship(self, spec: ResourceSpec, rel: Rel, rows: Sequence[Row], mode: str) -> list[Row]:
+    def _load_relationship(
+        self, spec: ResourceSpec, rel: Rel, rows: Sequence[Row], mode: str, subtree: IncludeTree
+    ) -> list[Row]:
         linkage = self.linkage
         if rel.empty:
             for row in rows:
@@ -85,7 +87,8 @@ class DocumentBuilder:
         target = get_spec(rel.type)
         if not rel.many:
             ids = {row[rel.column] for row in rows if row[rel.column] is not None}
-            children = list(target.base_queryset(mode).filter(pk__in=ids).values(*target.columns)) if ids else []
+            columns = target.columns_with(subtree)
+            children = list(target.base_queryset(mode).filter(pk__in=ids).values(*columns)) if ids else []
             found = {child["id"] for child in children}
             for row in rows:
                 related_id = row[rel.column]
@@ -94,7 +97,8 @@ class DocumentBuilder:
                 )
         else:
             parent_ids = [row["id"] for row in rows]
-            columns = target.columns if rel.reverse in target.columns else (*target.columns, rel.reverse)
+            columns = target.columns_with(subtree)
+            columns = columns if rel.reverse in columns else (*columns, rel.reverse)
             children = list(
                 target.base_queryset(mode)
                 .filter(**{f"{rel.reverse}__in": parent_ids}, **rel.reverse_filter)
@@ -173,8 +177,9 @@ def pagination_links(
     return links
 
 
-def fetch_row(spec: ResourceSpec, mode: str, resource_id: str) -> Row | None:
-    return spec.base_queryset(mode).filter(pk=resource_id).values(*spec.columns).first()
+def fetch_row(spec: ResourceSpec, mode: str, resource_id: str, relationships: Iterable[str] = ()) -> Row | None:
+    columns = spec.columns_with(relationships)
+    return spec.base_queryset(mode).filter(pk=resource_id).values(*columns).first()
 
 
 def base_url_for(request=None) -> str:
@@ -191,9 +196,9 @@ def render_resource_document(instance: models.Model, *, include: Sequence[str] =
     """
     spec = spec_for_model(type(instance))
     mode = instance.mode
-    row = fetch_row(spec, mode, instance.pk)
+    tree = parse_include(spec, ",".join(include)) if include else {}
+    row = fetch_row(spec, mode, instance.pk, tree)
     if row is None:
         raise LookupError(f"{spec.type} {instance.pk} does not exist")
-    tree = parse_include(spec, ",".join(include)) if include else {}
     builder = DocumentBuilder(base_url=base_url_for(request))
     return single_document(builder, spec, row, tree, mode)

@@ -6,7 +6,7 @@ takes and which service adapters write it. Everything else in the API layer read
 declarations, so a rule (e.g. "starts_at is create-only") is stated once.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,13 +135,28 @@ class ResourceSpec:
             for column in attr.needs if attr.compute else (attr.source,):
                 if column not in columns:
                     columns.append(column)
-        for rel in self.relationships:
-            if not rel.many and not rel.empty and rel.column and rel.column not in columns:
-                columns.append(rel.column)
         self.columns = tuple(columns)
+        self._columns_with: dict[frozenset[str], tuple[str, ...]] = {}
         self.relationship_names = frozenset(self.relationship_map)
         self.field_names = frozenset(a.name for a in self.attributes if not a.hidden) | self.relationship_names
         self._plans: dict[frozenset | None, tuple] = {}
+
+    def columns_with(self, relationships: Iterable[str] = ()) -> tuple[str, ...]:
+        """values() columns for the attributes plus the ids of these to-one relationships.
+
+        A relationship's id is only needed when its linkage is shown (it is included) or followed,
+        so lists do not join or read what they will not print.
+        """
+        key = frozenset(relationships)
+        columns = self._columns_with.get(key)
+        if columns is None:
+            extra = [
+                rel.column
+                for rel in self.relationships
+                if rel.name in key and not rel.many and not rel.empty and rel.column not in self.columns
+            ]
+            columns = self._columns_with[key] = (*self.columns, *dict.fromkeys(extra))
+        return columns
 
     def render_plan(self, fields: frozenset[str] | None) -> tuple[tuple, tuple[Rel, ...]]:
         """Attribute (name, column, formatter, compute) tuples and relationships to show, cached per fieldset."""

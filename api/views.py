@@ -97,8 +97,8 @@ class ApiView(APIView):
     def builder(self, options: QueryOptions) -> DocumentBuilder:
         return DocumentBuilder(base_url=base_url_for(self.request), fields=options.fields)
 
-    def row_or_404(self, spec: ResourceSpec, resource_id: str) -> dict[str, Any]:
-        row = fetch_row(spec, self.mode, resource_id) if len(resource_id) <= 64 else None
+    def row_or_404(self, spec: ResourceSpec, resource_id: str, relationships=()) -> dict[str, Any]:
+        row = fetch_row(spec, self.mode, resource_id, relationships) if len(resource_id) <= 64 else None
         if row is None:
             raise RecordNotFound()
         return row
@@ -112,7 +112,7 @@ class ApiView(APIView):
     def single_response(
         self, spec: ResourceSpec, resource_id: str, options: QueryOptions, status: int = 200
     ) -> Response:
-        row = self.row_or_404(spec, resource_id)
+        row = self.row_or_404(spec, resource_id, options.include)
         document = single_document(self.builder(options), spec, row, options.include, self.mode)
         return Response(document, status=status)
 
@@ -122,7 +122,8 @@ class ApiView(APIView):
         record_count = queryset.count()
         ordering = [*(options.sort or spec.default_sort), "id"]
         offset = (options.page_number - 1) * options.page_size
-        rows = list(queryset.order_by(*ordering).values(*spec.columns)[offset : offset + options.page_size])
+        columns = spec.columns_with(options.include)
+        rows = list(queryset.order_by(*ordering).values(*columns)[offset : offset + options.page_size])
         other_params = [
             (key, self.request.query_params.get(key))
             for key in self.request.query_params
@@ -219,7 +220,7 @@ class RelatedView(ApiView):
             queryset = target.base_queryset(self.mode).filter(**{rel.reverse: parent["id"]}, **rel.reverse_filter)
             return self.list_response(target, queryset, options)
         options = parse_query(request.query_params, target, collection=False) if target else QueryOptions()
-        parent = self.row_or_404(self.spec, id)
+        parent = self.row_or_404(self.spec, id, [rel.name])
         related_id = None if rel.empty else parent[rel.column]
         if related_id is None or fetch_row(target, self.mode, related_id) is None:
             return Response({"data": None})
@@ -234,7 +235,7 @@ class RelationshipView(ApiView):
     def get(self, request: Request, id: str, **kwargs) -> Response:
         rel = self.relationship
         target = get_spec(rel.type)
-        parent = self.row_or_404(self.spec, id)
+        parent = self.row_or_404(self.spec, id, [rel.name])
         base = base_url_for(request)
         links = {
             "self": f"{base}/api/{self.spec.type}/{id}/relationships/{rel.name}",
