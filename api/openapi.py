@@ -2,7 +2,7 @@
 
 Both are generated from the same resource declarations that drive the views, so the document
 cannot drift from what the API does. (drf-spectacular reads serializers; our hot path has none,
-see decision D20.)
+see decision A1.)
 """
 
 from functools import lru_cache

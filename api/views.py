@@ -55,7 +55,7 @@ class ApiView(APIView):
             # Commerce Layer answers a verb a resource does not offer with 405.
             self.http_method_not_allowed(request, *args, **kwargs)
         if client.kind == "sales_channel" and action != "retrieve":
-            # Sales channels may only read single resources by id (decision D21).
+            # Sales channels may only read single resources by id (decision A8).
             raise ApiError(
                 "You are not authorized to perform this action on the requested resource.",
                 title="Access denied",
