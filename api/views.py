@@ -50,11 +50,12 @@ class ApiView(APIView):
         self._rate = ratelimit.ALWAYS
         super().initial(request, *args, **kwargs)
         client: ApiClient = request.auth
-        action = self.action_names.get(request.method)
+        action = self.action_names.get("GET" if request.method == "HEAD" else request.method)
         if action is None or not self.spec.can(action):
             # Commerce Layer answers a verb a resource does not offer with 405.
             self.http_method_not_allowed(request, *args, **kwargs)
-        if client.kind == "sales_channel" and action != "retrieve":
+        reads_a_list = action == "list" or (self.relationship is not None and self.relationship.many)
+        if client.kind == "sales_channel" and (action != "retrieve" or reads_a_list):
             # Sales channels may only read single resources by id (decision A8).
             raise ApiError(
                 "You are not authorized to perform this action on the requested resource.",

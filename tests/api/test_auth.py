@@ -184,3 +184,27 @@ def test_openapi_and_reference_need_no_token(anonymous):
     page = anonymous.client.get("/api/reference")
     assert page.status_code == 200
     assert b"order_subscriptions" in page.content
+
+
+def test_sales_channels_cannot_list_through_related_endpoints(issue_credential):
+    from tests.api.data import subscription_in
+
+    issued = issue_credential(kind="sales_channel", name="Storefront")
+    _, body = token_request({"grant_type": "client_credentials", "client_id": issued.client_id})
+    client = ApiClient(body["access_token"])
+    subscription = subscription_in("test")
+    assert client.get(f"/api/order_subscriptions/{subscription.id}/market").status_code == 200
+    assert client.get(f"/api/order_subscriptions/{subscription.id}/recurring_order_copies").status_code == 401
+
+
+def test_credentials_are_created_in_the_admin_and_the_secret_is_shown_once(admin_client):
+    response = admin_client.post(
+        "/admin/api/apicredential/add/", {"name": "Warehouse", "kind": "integration", "mode": "live"}, follow=True
+    )
+    assert response.status_code == 200
+    credential = ApiCredential.objects.get(name="Warehouse")
+    assert credential.mode == "live"
+    shown = [str(message) for message in response.context["messages"]]
+    secret = next(message for message in shown if "Client secret" in message).split("Client secret: ")[1].split(" ")[0]
+    token = fetch_token(credential.application.client_id, secret)
+    assert jwt.decode(token, options={"verify_signature": False})["test"] is False

@@ -46,3 +46,9 @@ def test_delete_answers_204_with_no_body(api):
     response = api.delete(f"/api/customers/{created['id']}")
     assert response.status_code == 204
     assert response.content == b""
+
+
+def test_head_answers_like_get_without_a_body(api):
+    response = api.client.head("/api/order_subscriptions", **api._headers(None))
+    assert response.status_code == 200
+    assert response.content == b""
