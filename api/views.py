@@ -99,13 +99,15 @@ class ApiView(APIView):
         return DocumentBuilder(base_url=base_url_for(self.request), fields=options.fields)
 
     def row_or_404(self, spec: ResourceSpec, resource_id: str, relationships=()) -> dict[str, Any]:
-        row = fetch_row(spec, self.mode, resource_id, relationships) if len(resource_id) <= 64 else None
+        usable = len(resource_id) <= 64 and "\x00" not in resource_id
+        row = fetch_row(spec, self.mode, resource_id, relationships) if usable else None
         if row is None:
             raise RecordNotFound()
         return row
 
     def instance_or_404(self, spec: ResourceSpec, resource_id: str):
-        instance = spec.base_queryset(self.mode).filter(pk=resource_id[:64]).first()
+        usable = len(resource_id) <= 64 and "\x00" not in resource_id
+        instance = spec.base_queryset(self.mode).filter(pk=resource_id).first() if usable else None
         if instance is None:
             raise RecordNotFound()
         return instance

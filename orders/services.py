@@ -343,7 +343,9 @@ def customer_payment_source_delete(payment_source: CustomerPaymentSource) -> Non
 
 
 def customer_payment_source_in_mode(*, mode: str, payment_source_id: str) -> CustomerPaymentSource:
-    payment_source = CustomerPaymentSource.objects.filter(mode=mode, pk=str(payment_source_id)[:64]).first()
+    payment_source_id = str(payment_source_id)
+    usable = len(payment_source_id) <= 64 and "\x00" not in payment_source_id
+    payment_source = CustomerPaymentSource.objects.filter(mode=mode, pk=payment_source_id).first() if usable else None
     if payment_source is None:
         raise ValidationError({"_customer_payment_source_id": ["must exist"]})
     return payment_source

@@ -49,6 +49,12 @@ class ApiOAuthServer(Server):
 
 
 class ApiOAuth2Validator(OAuth2Validator):
+    def _load_application(self, client_id, request):
+        # A client id PostgreSQL cannot even compare (NUL) or far too long is simply unknown.
+        if not isinstance(client_id, str) or "\x00" in client_id or len(client_id) > 255:
+            return None
+        return super()._load_application(client_id, request)
+
     def authenticate_client(self, request, *args, **kwargs):
         if super().authenticate_client(request, *args, **kwargs):
             return _credential(request) is not None

@@ -225,8 +225,8 @@ def _convert(raw: str, target: Target, predicate_name: str) -> Any:
             value = json.loads(raw)
         except ValueError:
             raise _BadValue("must be a JSON object") from None
-        if not isinstance(value, dict):
-            raise _BadValue("must be a JSON object")
+        if not isinstance(value, dict) or "\\u0000" in raw or "\x00" in raw:
+            raise _BadValue("must be a JSON object without NUL characters")
         return value
     if kind == INTEGER or (target.text_cast and predicate_name.removesuffix("_any").removesuffix("_all")
                            not in TEXT_PREDICATES):  # fmt: skip

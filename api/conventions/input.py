@@ -28,6 +28,17 @@ class Payload:
     raw_values: dict[str, Any] = field(default_factory=dict)
 
 
+def contains_nul(value: Any) -> bool:
+    """PostgreSQL cannot store NUL characters in text or jsonb: such input is refused up front."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(contains_nul(item) for item in value)
+    return False
+
+
 def _type_error(name: str, expected: str) -> BadDocument:
     return BadDocument(
         f"/data/attributes/{name}",
@@ -66,12 +77,12 @@ def _convert(name: str, kind: str, value: Any) -> Any:
             raise _type_error(name, "an ISO 8601 datetime, e.g. 2018-01-01T12:00:00.000Z")
         return parsed
     if kind == OBJECT:
-        if not isinstance(value, dict):
-            raise _type_error(name, "an object")
+        if not isinstance(value, dict) or contains_nul(value):
+            raise _type_error(name, "an object (without NUL characters)")
         return value
     if kind == ARRAY:
-        if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
-            raise _type_error(name, "an array of strings")
+        if not isinstance(value, list) or not all(isinstance(item, str) for item in value) or contains_nul(value):
+            raise _type_error(name, "an array of strings (without NUL characters)")
         return value
     raise _type_error(name, kind)
 
@@ -172,7 +183,9 @@ def parse_document(
                 source={"pointer": f"{pointer}/data/type"},
             )
         target = get_spec(rel.type)
-        related = target.base_queryset(mode).filter(pk=linkage["id"][:64]).first() if target else None
+        related_id = linkage["id"]
+        usable = target is not None and len(related_id) <= 64 and "\x00" not in related_id
+        related = target.base_queryset(mode).filter(pk=related_id).first() if usable else None
         if related is None:
             problems[name] = [ValidationError("must exist", code="required")]
         else:

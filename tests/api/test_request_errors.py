@@ -139,3 +139,24 @@ def test_integers_beyond_64_bits_are_400(api):
     body = '{"data": {"type": "order_subscriptions", "id": "%s", "attributes": {"renewal_alert_period": %d}}}'
     response = api.patch(f"/api/order_subscriptions/{subscription.id}", body % (subscription.id, 10**30))
     assert response.status_code == 400
+
+
+def test_nul_characters_never_reach_the_database(api):
+    """PostgreSQL refuses NUL in text and jsonb; such input is a 4xx on every database."""
+    subscription = subscription_in()
+    path = f"/api/order_subscriptions/{subscription.id}"
+    for attributes in ({"metadata": {"a": "b\x00"}}, {"metadata": {"a\x00": 1}}, {"reference": "x\x00"}):
+        body = {"data": {"type": "order_subscriptions", "id": subscription.id, "attributes": attributes}}
+        assert api.patch(path, json.dumps(body)).status_code == 400
+    relationships = {"customer_payment_source": {"data": {"type": "customer_payment_sources", "id": "a\x00b"}}}
+    body = {"data": {"type": "order_subscriptions", "id": subscription.id, "relationships": relationships}}
+    assert api.patch(path, json.dumps(body)).status_code == 422
+    assert api.get("/api/order_subscriptions/a%00b").status_code == 404
+    assert api.get("/api/order_subscriptions", {"filter[q][reference_eq]": "a\x00"}).status_code == 400
+    assert api.get("/api/order_subscriptions", {"filter[q][metadata_jcont]": '{"a":"\\u0000"}'}).status_code == 400
+    token = api.client.post(
+        "/oauth/token",
+        json.dumps({"grant_type": "client_credentials", "client_id": "a\x00b", "client_secret": "x"}),
+        content_type="application/json",
+    )
+    assert token.status_code in (400, 401)
