@@ -106,6 +106,15 @@ class Trigger:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class WriteContext:
+    """What a service adapter knows about the caller: the token's mode and client (`api.auth.authentication`)."""
+
+    mode: str
+    client: Any
+
+
+Values = dict[str, Any]
 Writer = Callable[..., Any]
 
 

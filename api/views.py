@@ -7,7 +7,6 @@ call the resource's service adapter, render the document.
     /api/{type}/{id}/relationships/{name}    GET the linkage
 """
 
-from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -26,16 +25,8 @@ from api.conventions.input import parse_document
 from api.conventions.media import MEDIA_TYPE
 from api.conventions.query import QueryOptions, parse_query
 from api.documents import DocumentBuilder, base_url_for, fetch_row, list_document, single_document
-from api.registry import Rel, ResourceSpec, get_spec
+from api.registry import Rel, ResourceSpec, WriteContext, get_spec
 from copies.events import acting_as
-
-
-@dataclass(frozen=True)
-class WriteContext:
-    """What a service adapter knows about the caller."""
-
-    mode: str
-    client: ApiClient
 
 
 class ApiView(APIView):

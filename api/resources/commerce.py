@@ -1,7 +1,21 @@
 """What a client needs to build, place and subscribe to a source order: orders, line_items, markets,
 customers, addresses and customer_payment_sources."""
 
-from api.registry import BOOLEAN, DATETIME, INTEGER, STRING, Attr, Rel, ResourceSpec, Trigger, register
+from django.db.models import Model
+
+from api.registry import (
+    BOOLEAN,
+    DATETIME,
+    INTEGER,
+    STRING,
+    Attr,
+    Rel,
+    ResourceSpec,
+    Trigger,
+    Values,
+    WriteContext,
+    register,
+)
 from api.resources.common import ID, fired, money, standard_fields, strings_or_empty
 from orders import services
 from orders.models import Address, Customer, CustomerPaymentSource, LineItem, Market, Order, OrderStatus
@@ -11,12 +25,14 @@ ORDER_RELATIONSHIPS = ("market", "customer", "billing_address", "shipping_addres
 # --- orders ----------------------------------------------------------------------------------
 
 
-def create_order(context, attributes, relationships, triggers):
+def create_order(context: WriteContext, attributes: Values, relationships: Values, triggers: Values) -> Model:
     fields = strings_or_empty(attributes, "customer_email")
     return services.order_create(mode=context.mode, **fields, **relationships)
 
 
-def update_order(context, order, attributes, relationships, triggers):
+def update_order(
+    context: WriteContext, order: Model, attributes: Values, relationships: Values, triggers: Values
+) -> Model:
     changes = {**strings_or_empty(attributes, "customer_email"), **relationships}
     if "_customer_payment_source_id" in triggers:
         changes["payment_source"] = services.customer_payment_source_in_mode(
@@ -31,7 +47,7 @@ def update_order(context, order, attributes, relationships, triggers):
     return order
 
 
-def delete_order(context, order):
+def delete_order(context: WriteContext, order: Model) -> None:
     services.order_delete(order)
 
 
@@ -112,16 +128,18 @@ ORDERS = register(
 # --- line_items ------------------------------------------------------------------------------
 
 
-def create_line_item(context, attributes, relationships, triggers):
+def create_line_item(context: WriteContext, attributes: Values, relationships: Values, triggers: Values) -> Model:
     fields = strings_or_empty(attributes, "name")
     return services.line_item_create(order=relationships["order"], **fields)
 
 
-def update_line_item(context, line_item, attributes, relationships, triggers):
+def update_line_item(
+    context: WriteContext, line_item: Model, attributes: Values, relationships: Values, triggers: Values
+) -> Model:
     return services.line_item_update(line_item, changes=strings_or_empty(attributes, "name"))
 
 
-def delete_line_item(context, line_item):
+def delete_line_item(context: WriteContext, line_item: Model) -> None:
     services.line_item_delete(line_item)
 
 
@@ -162,13 +180,15 @@ LINE_ITEMS = register(
 # --- markets ---------------------------------------------------------------------------------
 
 
-def create_market(context, attributes, relationships, triggers):
+def create_market(context: WriteContext, attributes: Values, relationships: Values, triggers: Values) -> Model:
     return services.market_create(
         mode=context.mode, disabled=fired(triggers, "_disable"), **attributes, **relationships
     )
 
 
-def update_market(context, market, attributes, relationships, triggers):
+def update_market(
+    context: WriteContext, market: Model, attributes: Values, relationships: Values, triggers: Values
+) -> Model:
     changes = {**attributes, **relationships}
     if fired(triggers, "_disable"):
         changes["disabled"] = True
@@ -177,7 +197,7 @@ def update_market(context, market, attributes, relationships, triggers):
     return services.market_update(market, changes=changes)
 
 
-def delete_market(context, market):
+def delete_market(context: WriteContext, market: Model) -> None:
     services.market_delete(market)
 
 
@@ -225,15 +245,17 @@ MARKETS = register(
 # --- customers -------------------------------------------------------------------------------
 
 
-def create_customer(context, attributes, relationships, triggers):
+def create_customer(context: WriteContext, attributes: Values, relationships: Values, triggers: Values) -> Model:
     return services.customer_create(mode=context.mode, **attributes)
 
 
-def update_customer(context, customer, attributes, relationships, triggers):
+def update_customer(
+    context: WriteContext, customer: Model, attributes: Values, relationships: Values, triggers: Values
+) -> Model:
     return services.customer_update(customer, changes=attributes)
 
 
-def delete_customer(context, customer):
+def delete_customer(context: WriteContext, customer: Model) -> None:
     services.customer_delete(customer)
 
 
@@ -265,15 +287,17 @@ CUSTOMERS = register(
 ADDRESS_TEXT = ("first_name", "last_name", "company", "line_2", "zip_code", "state_code", "email", "notes")
 
 
-def create_address(context, attributes, relationships, triggers):
+def create_address(context: WriteContext, attributes: Values, relationships: Values, triggers: Values) -> Model:
     return services.address_create(mode=context.mode, **strings_or_empty(attributes, *ADDRESS_TEXT))
 
 
-def update_address(context, address, attributes, relationships, triggers):
+def update_address(
+    context: WriteContext, address: Model, attributes: Values, relationships: Values, triggers: Values
+) -> Model:
     return services.address_update(address, changes=strings_or_empty(attributes, *ADDRESS_TEXT))
 
 
-def delete_address(context, address):
+def delete_address(context: WriteContext, address: Model) -> None:
     services.address_delete(address)
 
 
@@ -319,17 +343,21 @@ ADDRESSES = register(
 PAYMENT_SOURCE_TEXT = ("payment_source_token", "customer_token")
 
 
-def create_customer_payment_source(context, attributes, relationships, triggers):
+def create_customer_payment_source(
+    context: WriteContext, attributes: Values, relationships: Values, triggers: Values
+) -> Model:
     fields = strings_or_empty(attributes, *PAYMENT_SOURCE_TEXT)
     return services.customer_payment_source_create(customer=relationships["customer"], **fields)
 
 
-def update_customer_payment_source(context, payment_source, attributes, relationships, triggers):
+def update_customer_payment_source(
+    context: WriteContext, payment_source: Model, attributes: Values, relationships: Values, triggers: Values
+) -> Model:
     changes = {**strings_or_empty(attributes, *PAYMENT_SOURCE_TEXT), **relationships}
     return services.customer_payment_source_update(payment_source, changes=changes)
 
 
-def delete_customer_payment_source(context, payment_source):
+def delete_customer_payment_source(context: WriteContext, payment_source: Model) -> None:
     services.customer_payment_source_delete(payment_source)
 
 

@@ -1,12 +1,28 @@
 """recurring_order_copies, order_factories (their read-only parent view) and events."""
 
-from api.registry import BOOLEAN, DATETIME, INTEGER, OBJECT, STRING, Attr, Rel, ResourceSpec, register
+from django.db.models import Model
+
+from api.registry import (
+    BOOLEAN,
+    DATETIME,
+    INTEGER,
+    OBJECT,
+    STRING,
+    Attr,
+    Rel,
+    ResourceSpec,
+    Values,
+    WriteContext,
+    register,
+)
 from api.resources.common import ID, standard_fields
 from copies import services
 from copies.models import CopyStatus, Event, RecurringOrderCopy
 
 
-def create_recurring_order_copy(context, attributes, relationships, triggers):
+def create_recurring_order_copy(
+    context: WriteContext, attributes: Values, relationships: Values, triggers: Values
+) -> Model:
     return services.recurring_order_copy_create(
         order_subscription=relationships["order_subscription"],
         source_order=relationships["source_order"],
@@ -14,11 +30,13 @@ def create_recurring_order_copy(context, attributes, relationships, triggers):
     )
 
 
-def update_recurring_order_copy(context, copy, attributes, relationships, triggers):
+def update_recurring_order_copy(
+    context: WriteContext, copy: Model, attributes: Values, relationships: Values, triggers: Values
+) -> Model:
     return services.recurring_order_copy_update(copy, changes=attributes)
 
 
-def delete_recurring_order_copy(context, copy):
+def delete_recurring_order_copy(context: WriteContext, copy: Model) -> None:
     services.recurring_order_copy_delete(copy)
 
 

@@ -1,6 +1,22 @@
 """order_subscriptions, order_subscription_items, subscription_models."""
 
-from api.registry import ARRAY, BOOLEAN, DATETIME, INTEGER, OBJECT, STRING, Attr, Rel, ResourceSpec, Trigger, register
+from django.db.models import Model
+
+from api.registry import (
+    ARRAY,
+    BOOLEAN,
+    DATETIME,
+    INTEGER,
+    OBJECT,
+    STRING,
+    Attr,
+    Rel,
+    ResourceSpec,
+    Trigger,
+    Values,
+    WriteContext,
+    register,
+)
 from api.resources.common import ID, fired, money, standard_fields
 from subscriptions import services
 from subscriptions.models import (
@@ -14,13 +30,17 @@ from subscriptions.models import (
 # --- order_subscriptions ---------------------------------------------------------------------
 
 
-def create_order_subscription(context, attributes, relationships, triggers):
+def create_order_subscription(
+    context: WriteContext, attributes: Values, relationships: Values, triggers: Values
+) -> Model:
     return services.order_subscription_create(
         source_order=relationships["source_order"], market=relationships.get("market"), **attributes
     )
 
 
-def update_order_subscription(context, subscription, attributes, relationships, triggers):
+def update_order_subscription(
+    context: WriteContext, subscription: Model, attributes: Values, relationships: Values, triggers: Values
+) -> Model:
     changes = dict(attributes)
     if "customer_payment_source" in relationships:
         changes["customer_payment_source"] = relationships["customer_payment_source"]
@@ -37,7 +57,7 @@ def update_order_subscription(context, subscription, attributes, relationships, 
     return subscription
 
 
-def delete_order_subscription(context, subscription):
+def delete_order_subscription(context: WriteContext, subscription: Model) -> None:
     services.order_subscription_delete(subscription)
 
 
@@ -125,15 +145,19 @@ ORDER_SUBSCRIPTIONS = register(
 # --- order_subscription_items ----------------------------------------------------------------
 
 
-def create_order_subscription_item(context, attributes, relationships, triggers):
+def create_order_subscription_item(
+    context: WriteContext, attributes: Values, relationships: Values, triggers: Values
+) -> Model:
     return services.order_subscription_item_create(order_subscription=relationships["order_subscription"], **attributes)
 
 
-def update_order_subscription_item(context, item, attributes, relationships, triggers):
+def update_order_subscription_item(
+    context: WriteContext, item: Model, attributes: Values, relationships: Values, triggers: Values
+) -> Model:
     return services.order_subscription_item_update(item, changes=attributes)
 
 
-def delete_order_subscription_item(context, item):
+def delete_order_subscription_item(context: WriteContext, item: Model) -> None:
     services.order_subscription_item_delete(item)
 
 
@@ -182,15 +206,19 @@ ORDER_SUBSCRIPTION_ITEMS = register(
 # --- subscription_models ---------------------------------------------------------------------
 
 
-def create_subscription_model(context, attributes, relationships, triggers):
+def create_subscription_model(
+    context: WriteContext, attributes: Values, relationships: Values, triggers: Values
+) -> Model:
     return services.subscription_model_create(mode=context.mode, **attributes)
 
 
-def update_subscription_model(context, model, attributes, relationships, triggers):
+def update_subscription_model(
+    context: WriteContext, model: Model, attributes: Values, relationships: Values, triggers: Values
+) -> Model:
     return services.subscription_model_update(model, changes=attributes)
 
 
-def delete_subscription_model(context, model):
+def delete_subscription_model(context: WriteContext, model: Model) -> None:
     services.subscription_model_delete(model)
 
 
