@@ -127,7 +127,8 @@ class OrderSubscriptionForm(forms.ModelForm):
 
     The service is the validator: `clean` calls it inside a savepoint that is then rolled back, so
     its refusals appear next to the fields, exactly worded as the API words them; `save_model`
-    calls it for real.
+    calls it for real. (Whatever the service schedules with on_commit inside the rolled-back
+    savepoint is discarded by Django with it.)
     """
 
     class Meta:
@@ -197,7 +198,7 @@ class OrderSubscriptionItemInline(admin.TabularInline):
 
     @admin.display(description="total")
     def total(self, item: OrderSubscriptionItem) -> str:
-        return money(item.quantity * item.unit_amount_cents, item.order_subscription.market.currency_code)
+        return money(item.total_amount_cents, item.order_subscription.market.currency_code)
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("order_subscription__market")
