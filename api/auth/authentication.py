@@ -19,6 +19,7 @@ class ApiClient:
     kind: str
     mode: str
     scope: str
+    name: str = ""
 
     is_authenticated = True
     is_anonymous = False
@@ -30,7 +31,7 @@ class ApiClient:
             "kind": "api",
             "application_id": self.credential_id,
             "client_id": self.client_id,
-            "credential": self.kind,
+            "credential": self.name,
         }
 
 
@@ -53,7 +54,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
         stored = (
             get_access_token_model()
             .objects.filter(token_checksum=token_checksum(token), expires__gt=timezone.now())
-            .values_list("id", flat=True)
+            .values_list("id", "application__api_credential__name")
             .first()
         )
         if stored is None:
@@ -65,6 +66,7 @@ class BearerTokenAuthentication(authentication.BaseAuthentication):
             kind=str(application.get("kind", "")),
             mode="test" if claims["test"] else "live",
             scope=str(claims.get("scope", "")),
+            name=stored[1] or "",
         )
         return client, client
 

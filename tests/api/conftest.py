@@ -97,7 +97,9 @@ def live_credential(issue_credential):
 @pytest.fixture
 def api(test_credential) -> ApiClient:
     """A client holding a test-mode integration token obtained from /oauth/token."""
-    return ApiClient(fetch_token(test_credential.client_id, test_credential.client_secret))
+    client = ApiClient(fetch_token(test_credential.client_id, test_credential.client_secret))
+    client.credential = test_credential
+    return client
 
 
 @pytest.fixture

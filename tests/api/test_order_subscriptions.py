@@ -48,7 +48,12 @@ def test_create_as_in_the_seed_example(api):
     subscription = OrderSubscription.objects.get(pk=data["id"])
     assert subscription.market_id == order.market_id  # inherited from the source order
     event = Event.objects.get(resource_id=subscription.id, name="create")
-    assert event.who["kind"] == "api" and event.who["client_id"]
+    assert event.who == {
+        "kind": "api",
+        "application_id": api.credential.credential.id,
+        "client_id": api.credential.client_id,
+        "credential": api.credential.credential.name,
+    }
 
 
 def test_create_from_a_placed_order_activates_it_and_include_works_on_create(api):
