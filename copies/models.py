@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 
 from orders.base import MODE_CONSTRAINT, Resource, choices_constraint
+from orders.errors import in_reading_order
 
 
 class CopyStatus(models.TextChoices):
@@ -91,8 +92,8 @@ class RecurringOrderCopy(Resource):
 
     @property
     def first_error(self) -> str:
-        """The first logged error in words, e.g. 'payment_source: can't be blank'."""
-        for attribute, messages in (self.errors_log or {}).items():
+        """The cause in words, e.g. 'payment_source: can't be blank' (never the `status` consequence first)."""
+        for attribute, messages in in_reading_order(self.errors_log or {}):
             if messages:
                 message = messages[0] if isinstance(messages, list) else messages
                 return f"{attribute}: {message}"

@@ -28,6 +28,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from copies.events import acting_as
+from orders.errors import in_reading_order
 from subscriptions.schedule import describe_frequency
 
 # --- Counting rows -----------------------------------------------------------------------------
@@ -193,20 +194,6 @@ def changelist_url(model: type[Model], **filters: object) -> str:
     from urllib.parse import urlencode
 
     return f"{url}?{urlencode(filters)}"
-
-
-# The state machine's entry (`status: cannot transition from draft to placed`) is a consequence of
-# the others, so it reads last.
-CONSEQUENCE_ATTRIBUTES = ("status",)
-
-
-def in_reading_order(errors: dict) -> list[tuple[str, object]]:
-    """Causes first (alphabetically), consequences last.
-
-    PostgreSQL's jsonb does not keep the order keys were written in, so the order is decided
-    here and is the same on every database.
-    """
-    return sorted(errors.items(), key=lambda item: (item[0] in CONSEQUENCE_ATTRIBUTES, item[0]))
 
 
 def readable_errors(errors: dict[str, list[str]] | ValidationError) -> list[str]:

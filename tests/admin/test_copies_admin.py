@@ -1,6 +1,5 @@
 """The recurring order copies back-office: list, filters, search, the readable error, retry."""
 
-import os
 from datetime import timedelta
 
 import pytest
@@ -173,13 +172,6 @@ def test_copies_and_events_are_records_nobody_edits_or_deletes_here(admin_client
     assert "delete_selected" not in actions
 
 
-@pytest.mark.xfail(
-    "postgres" in os.environ.get("DATABASE_URL", ""),
-    reason="RecurringOrderCopy.first_error takes the first key of errors_log, but PostgreSQL's jsonb "
-    "reorders keys (shortest first), so it returns the `status: cannot transition …` consequence "
-    "instead of the cause. The admin orders errors itself (orders.admin_support.in_reading_order).",
-    strict=True,
-)
 def test_the_models_first_error_names_the_cause():
     copy = failed_copy()
     assert copy.first_error == "payment_source: is expired"
