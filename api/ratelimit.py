@@ -48,6 +48,9 @@ class _MemoryCounters:
         self._lock = threading.Lock()
         self._counts: dict[str, tuple[int, float]] = {}
 
+    def hit_many(self, windows: list[tuple[str, str, int]]) -> list[tuple[int, int]]:
+        return [self.hit(current, previous, ttl) for current, previous, ttl in windows]
+
     def hit(self, current: str, previous: str, ttl: int) -> tuple[int, int]:
         now = time.monotonic()
         with self._lock:
@@ -67,13 +70,15 @@ class _RedisCounters:
 
         self._redis = Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5)
 
-    def hit(self, current: str, previous: str, ttl: int) -> tuple[int, int]:
+    def hit_many(self, windows: list[tuple[str, str, int]]) -> list[tuple[int, int]]:
+        """Every window of a request in one round trip."""
         pipe = self._redis.pipeline(transaction=False)
-        pipe.incr(current)
-        pipe.expire(current, ttl)
-        pipe.get(previous)
-        count, _, previous_count = pipe.execute()
-        return int(count), int(previous_count or 0)
+        for current, previous, ttl in windows:
+            pipe.incr(current)
+            pipe.expire(current, ttl)
+            pipe.get(previous)
+        results = pipe.execute()
+        return [(int(results[i]), int(results[i + 2] or 0)) for i in range(0, len(results), 3)]
 
 
 _memory = _MemoryCounters()
@@ -89,18 +94,26 @@ def _counters():
     return _redis_by_url[url]
 
 
-def _hit(key: str, limit: int, interval: int) -> Decision:
+def _hit(*windows: tuple[str, int, int]) -> list[Decision]:
+    """Count one request in each `(key, limit, interval)` window."""
     now = time.time()
-    bucket = int(now // interval)
     prefix = getattr(settings, "API_RATE_LIMIT_PREFIX", "ratelimit")
+    buckets = [int(now // interval) for _, _, interval in windows]
+    keys = [
+        (f"{prefix}:{key}:{bucket}", f"{prefix}:{key}:{bucket - 1}", interval * 2)
+        for (key, _, interval), bucket in zip(windows, buckets, strict=True)
+    ]
     try:
-        count, previous = _counters().hit(f"{prefix}:{key}:{bucket}", f"{prefix}:{key}:{bucket - 1}", interval * 2)
+        counts = _counters().hit_many(keys)
     except Exception as exc:  # noqa: BLE001 - an unreachable counter store must not take the API down
         logger.warning("rate limit store unavailable, request allowed: %s", exc)
-        return ALWAYS
-    overlap = 1 - (now % interval) / interval
-    estimate = previous * overlap + count
-    return Decision(estimate <= limit, limit, interval, max(0, limit - math.ceil(estimate)))
+        return [ALWAYS for _ in windows]
+    decisions = []
+    for (_, limit, interval), (count, previous) in zip(windows, counts, strict=True):
+        overlap = 1 - (now % interval) / interval
+        estimate = previous * overlap + count
+        decisions.append(Decision(estimate <= limit, limit, interval, max(0, limit - math.ceil(estimate))))
+    return decisions
 
 
 def check_api_request(*, client_id: str, mode: str, method: str, endpoint: str) -> Decision:
@@ -111,8 +124,10 @@ def check_api_request(*, client_id: str, mode: str, method: str, endpoint: str) 
     limits = getattr(settings, "API_RATE_LIMITS", None) or DEFAULT_LIMITS
     average_limit, burst_limit = limits[(mode, cacheable)]
     kind = "cacheable" if cacheable else "uncacheable"
-    average = _hit(f"{client_id}:{mode}:{kind}", average_limit, AVERAGE_INTERVAL)
-    burst = _hit(f"{client_id}:{mode}:{kind}:{endpoint}", burst_limit, BURST_INTERVAL)
+    average, burst = _hit(
+        (f"{client_id}:{mode}:{kind}", average_limit, AVERAGE_INTERVAL),
+        (f"{client_id}:{mode}:{kind}:{endpoint}", burst_limit, BURST_INTERVAL),
+    )
     if not average.allowed:
         return average
     if not burst.allowed:
@@ -124,7 +139,7 @@ def check_token_endpoint(client_ip: str) -> Decision:
     if not settings.API_RATE_LIMITS_ENABLED:
         return ALWAYS
     limit, interval = getattr(settings, "API_TOKEN_RATE_LIMIT", None) or TOKEN_ENDPOINT_LIMIT
-    return _hit(f"oauth-token:{client_ip}", limit, interval)
+    return _hit((f"oauth-token:{client_ip}", limit, interval))[0]
 
 
 def add_headers(response: HttpResponseBase, decision: Decision) -> None:

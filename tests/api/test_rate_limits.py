@@ -75,3 +75,11 @@ def test_limits_can_be_switched_off(api, settings, small_limits):
         response = api.get("/api/order_subscriptions")
         assert response.status_code == 200
         assert "X-Ratelimit-Limit" not in response
+
+
+def test_an_unreachable_counter_store_lets_requests_through(api, settings, small_limits):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    for _ in range(5):
+        response = api.get("/api/order_subscriptions")
+        assert response.status_code == 200
+        assert "X-Ratelimit-Limit" not in response
