@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "subscriptions",
     "copies",
     "api",
+    "webhooks",
 ]
 
 MIDDLEWARE = [
@@ -118,6 +119,28 @@ RQ = {
     # Jobs are short database transactions: forking a process per job would cost more than the job.
     "WORKER_CLASS": os.environ.get("RQ_WORKER_CLASS", "rq.worker.SimpleWorker"),
 }
+
+# --- Webhooks (the `webhooks` app) ----------------------------------------------
+# Callback URLs that resolve to private, loopback, link-local or other internal addresses are refused
+# unless this is on (tests and local development, where the receiver runs on this machine).
+WEBHOOKS_ALLOW_PRIVATE_URLS = env_bool("WEBHOOKS_ALLOW_PRIVATE_URLS", False)
+# The RQ queue of delivery jobs. "default" works with `rqworker default`; a queue of their own
+# (e.g. "webhooks", with its own worker) keeps slow receivers from ever holding up copy jobs.
+WEBHOOK_QUEUE = os.environ.get("WEBHOOK_QUEUE", "default")
+# Seconds a receiver has to answer 2xx (Commerce Layer: 5).
+WEBHOOK_TIMEOUT = float(os.environ.get("WEBHOOK_TIMEOUT", "5"))
+# Seconds before each of the 10 retries: 1, 2, 4 ... 512 minutes (about 17 hours in all).
+WEBHOOK_RETRY_DELAYS = [
+    int(delay) for delay in env_list("WEBHOOK_RETRY_DELAYS", "60,120,240,480,960,1920,3840,7680,15360,30720")
+]
+# Consecutive failures that open a webhook's circuit (Commerce Layer: 30).
+WEBHOOK_CIRCUIT_THRESHOLD = int(os.environ.get("WEBHOOK_CIRCUIT_THRESHOLD", "30"))
+# Inline mode (no REDIS_URL): background threads that make the calls, so no request waits for a receiver.
+WEBHOOK_INLINE_THREADS = int(os.environ.get("WEBHOOK_INLINE_THREADS", "4"))
+# Event callbacks and finished deliveries older than this are purged by the scheduler tick (0: keep all).
+WEBHOOK_HISTORY_DAYS = int(os.environ.get("WEBHOOK_HISTORY_DAYS", "30"))
+if WEBHOOK_QUEUE not in RQ_QUEUES:
+    RQ_QUEUES[WEBHOOK_QUEUE] = {"URL": RQ_QUEUES["default"]["URL"], "DEFAULT_TIMEOUT": 120}
 
 LOGGING = {
     "version": 1,

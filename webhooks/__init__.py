@@ -1,0 +1,1 @@
+"""Real-time webhooks: Commerce Layer's `webhooks` and `event_callbacks` for subscription and copy events."""
