@@ -101,6 +101,8 @@ def main() -> None:
     from django.test import Client
     from django.test.utils import CaptureQueriesContext
 
+    from subscriptions.models import OrderSubscription
+
     seed(args.copies, args.subscriptions)
     print(f"machine: {machine()}")
     user = get_user_model().objects.create_superuser("bench", "bench@example.com", "bench")
@@ -110,7 +112,7 @@ def main() -> None:
     pages = {
         "first page": base,
         "filtered (status=failed)": base + "?status__exact=failed",
-        "search (subscription number)": base + "?q=1001",
+        "search (subscription number)": base + f"?q={OrderSubscription.objects.values_list('number', flat=True)[0]}",
     }
     results = []
     for label, url in pages.items():
