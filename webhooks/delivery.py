@@ -333,3 +333,12 @@ def _purge_history(now: datetime) -> int:
     if old_deliveries:
         purged += WebhookDelivery.objects.filter(id__in=old_deliveries).delete()[0]
     return purged
+
+
+def webhook_deliveries_tick(*, now: datetime | None = None) -> RequeueReport | None:
+    """The scheduler tick's share of webhooks: the sweep, which must never stop the tick (None if it failed)."""
+    try:
+        return webhook_deliveries_requeue(now=now)
+    except Exception:  # noqa: BLE001 - the next tick retries; the subscriptions' own work is already done
+        logger.exception("webhook retry sweep failed")
+        return None

@@ -7,6 +7,7 @@ from django.utils.dateparse import parse_datetime
 
 from copies.events import acting_as
 from subscriptions.scheduler import DEFAULT_BATCH_SIZE, subscriptions_run_due
+from webhooks.delivery import webhook_deliveries_tick
 
 
 def _aware(value: str) -> datetime:
@@ -53,3 +54,8 @@ class Command(BaseCommand):
                 )
         if not quiet or report.did_something:
             self.stdout.write(report.summary())
+        if not dry_run:
+            # Webhook retries are rows with a due time: the tick hands over those that came due.
+            webhooks_report = webhook_deliveries_tick(now=now)
+            if webhooks_report is not None and webhooks_report.did_something:
+                self.stdout.write(webhooks_report.summary())
