@@ -4,7 +4,7 @@ A webhook is a request the server makes on a merchant's behalf; without these ch
 with an integration token could make it call its own admin, a database on the private network
 or the cloud metadata service (169.254.169.254). We check twice:
 
-- before the call, every address the host name resolves to must be public (decision D25);
+- before the call, every address the host name resolves to must be public (decision W6);
 - when the connection opens, the address actually connected to is checked again, so a DNS
   answer that changes between the two (DNS rebinding) cannot slip through.
 

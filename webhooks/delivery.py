@@ -7,7 +7,7 @@
     scheduler tick ──▶ webhook_deliveries_requeue: hand over due retries and rows whose job was lost
 
 The row is the truth, the queue only a notification: a job that runs twice, late, or never is
-harmless (decision D23). Nothing here raises into the code that recorded the event.
+harmless (decision W1). Nothing here raises into the code that recorded the event.
 """
 
 import logging

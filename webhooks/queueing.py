@@ -3,7 +3,7 @@
 With Redis, each delivery is an RQ job on `settings.WEBHOOK_QUEUE`. Without Redis (inline mode,
 `make run`) jobs would run in the process that recorded the event, right after its commit: for a
 webhook that would make an API request, a scheduler tick or a copy wait for the receiver. So in
-inline mode deliveries go to a small pool of background threads instead (decision D24).
+inline mode deliveries go to a small pool of background threads instead (decision W4).
 
 Nothing is lost if a hand-off fails or the process dies: the delivery is a row, and the retry sweep
 hands pending rows over again.
