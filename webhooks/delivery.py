@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+import orjson
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Case, F, Q, Value, When
@@ -178,8 +179,6 @@ def _record(
     *,
     finished_at: datetime,
 ) -> AttemptOutcome:
-    import orjson
-
     with transaction.atomic():
         still_ours = (
             WebhookDelivery.objects.select_for_update()

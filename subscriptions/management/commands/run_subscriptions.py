@@ -55,7 +55,8 @@ class Command(BaseCommand):
         if not quiet or report.did_something:
             self.stdout.write(report.summary())
         if not dry_run:
-            # Webhook retries are rows with a due time: the tick hands over those that came due.
-            webhooks_report = webhook_deliveries_tick(now=now)
+            # Webhook retries are rows with a due time: the tick hands over those that came due
+            # (by the real clock: --now back-fills subscriptions, calls happen now).
+            webhooks_report = webhook_deliveries_tick()
             if webhooks_report is not None and webhooks_report.did_something:
                 self.stdout.write(webhooks_report.summary())
