@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 import orjson
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
@@ -87,12 +87,22 @@ def _dispatch(event_ids: Sequence[str]) -> int:
                 )  # fmt: skip
     if not deliveries:
         return 0
+    try:
+        _insert_deliveries(deliveries)
+    except IntegrityError:
+        # A webhook was deleted meanwhile: deliver to the others.
+        existing = set(Webhook.objects.filter(pk__in={d.webhook_id for d in deliveries}).values_list("pk", flat=True))
+        deliveries = [delivery for delivery in deliveries if delivery.webhook_id in existing]
+        _insert_deliveries(deliveries)
+    return len(deliveries)
+
+
+def _insert_deliveries(deliveries: list[WebhookDelivery]) -> None:
     with transaction.atomic():
         # A listener told twice of the same event adds nothing (unique webhook + event).
         WebhookDelivery.objects.bulk_create(deliveries, batch_size=BATCH_SIZE, ignore_conflicts=True)
         ids = [delivery.id for delivery in deliveries]
         transaction.on_commit(lambda: deliveries_hand_off(ids))
-    return len(deliveries)
 
 
 # --- one attempt -----------------------------------------------------------------------------------
@@ -180,7 +190,9 @@ def _record(
     finished_at: datetime,
 ) -> AttemptOutcome:
     with transaction.atomic():
-        still_ours = (
+        # Webhook first, then delivery: the order webhook_delete locks them in, so the two never deadlock.
+        webhook_exists = Webhook.objects.select_for_update().filter(pk=webhook.pk).exists()
+        still_ours = webhook_exists and (
             WebhookDelivery.objects.select_for_update()
             .filter(pk=delivery.pk, status=DeliveryStatus.SENDING, claim_token=token)
             .exists()

@@ -160,4 +160,6 @@ def webhook_reset_circuit(webhook: Webhook) -> Webhook:
 @transaction.atomic
 def webhook_delete(webhook: Webhook) -> None:
     """Deletes its callbacks and deliveries too; a call in flight finds nothing to record."""
-    Webhook.objects.filter(pk=webhook.pk).delete()
+    # Locked first, as a delivery recording its call locks it: neither can slip a row in under the other.
+    if Webhook.objects.select_for_update().filter(pk=webhook.pk).exists():
+        Webhook.objects.filter(pk=webhook.pk).delete()

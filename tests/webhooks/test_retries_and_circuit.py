@@ -273,3 +273,22 @@ def test_history_older_than_the_retention_is_purged(
     clock.advance(days=2)
     assert sweep().purged == 2
     assert not EventCallback.objects.exists() and not WebhookDelivery.objects.exists()
+
+
+def test_a_webhook_deleted_during_its_call_records_nothing(receiver, django_capture_on_commit_callbacks, monkeypatch):
+    from webhooks.services import webhook_delete
+
+    webhook = make_webhook("order_subscriptions.create", receiver.url)
+    real_post = delivery_module.post_signed
+
+    def post_then_delete(url, body, **kwargs):
+        result = real_post(url, body, **kwargs)
+        webhook_delete(webhook)  # the merchant deletes it while the call is under way
+        return result
+
+    monkeypatch.setattr(delivery_module, "post_signed", post_then_delete)
+    with django_capture_on_commit_callbacks(execute=True):
+        active_subscription()
+    assert len(receiver.calls) == 1
+    assert not Webhook.objects.exists()
+    assert not EventCallback.objects.exists() and not WebhookDelivery.objects.exists()
