@@ -13,9 +13,12 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views import View
 
-from api.conventions.query import MAX_PAGE_SIZE
+from api.conventions.filters import PREDICATES
+from api.conventions.pagination import CommerceLayerPagination
 from api.registry import ARRAY, BOOLEAN, DATETIME, FLOAT, INTEGER, OBJECT, Attr, ResourceSpec, all_specs, get_spec
 from api.resources.common import ID
+
+MAX_PAGE_SIZE = CommerceLayerPagination.max_page_size
 
 MEDIA_TYPE = "application/vnd.api+json"
 ERROR_STATUSES = ("400", "401", "404", "406", "409", "415", "422", "423", "429")
@@ -428,8 +431,6 @@ class ReferenceView(View):
     """A readable page per resource: attributes with their flags, relationships, triggers, filters."""
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        from api.conventions.filters import PREDICATES
-
         resources = []
         for spec in all_specs():
             resources.append(

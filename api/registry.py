@@ -1,4 +1,4 @@
-"""Resource specifications: one declaration per API type drives documents, queries, writes and OpenAPI.
+"""Resource specifications: one declaration per API type drives serializers, filters, writes and OpenAPI.
 
 A `ResourceSpec` says, for one JSON:API type, which model backs it, which attributes and
 relationships it shows (with Commerce Layer's create/update/filter/sort flags), which triggers it
@@ -6,13 +6,11 @@ takes and which service adapters write it. Everything else in the API layer read
 declarations, so a rule (e.g. "starts_at is create-only") is stated once.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import models
-
-from api.conventions.formats import timestamp
 
 STRING = "string"
 INTEGER = "integer"
@@ -137,62 +135,14 @@ class ResourceSpec:
         self.attribute_map = {attr.name: attr for attr in self.attributes}
         self.relationship_map = {rel.name: rel for rel in self.relationships}
         self.trigger_map = {trigger.name: trigger for trigger in self.triggers}
-        columns = ["id", "mode"]
-        for attr in self.attributes:
-            if attr.hidden:
-                continue
-            for column in attr.needs if attr.compute else (attr.source,):
-                if column not in columns:
-                    columns.append(column)
-        self.columns = tuple(columns)
-        self._columns_with: dict[frozenset[str], tuple[str, ...]] = {}
         self.relationship_names = frozenset(self.relationship_map)
         self.field_names = frozenset(a.name for a in self.attributes if not a.hidden) | self.relationship_names
-        self._plans: dict[frozenset | None, tuple] = {}
-
-    def columns_with(self, relationships: Iterable[str] = ()) -> tuple[str, ...]:
-        """values() columns for the attributes plus the ids of these to-one relationships.
-
-        A relationship's id is only needed when its linkage is shown (it is included) or followed,
-        so lists do not join or read what they will not print.
-        """
-        key = frozenset(relationships)
-        columns = self._columns_with.get(key)
-        if columns is None:
-            extra = [
-                rel.column
-                for rel in self.relationships
-                if rel.name in key and not rel.many and not rel.empty and rel.column not in self.columns
-            ]
-            columns = self._columns_with[key] = (*self.columns, *dict.fromkeys(extra))
-        return columns
-
-    def render_plan(self, fields: frozenset[str] | None) -> tuple[tuple, tuple[Rel, ...]]:
-        """Attribute (name, column, formatter, compute) tuples and relationships to show, cached per fieldset."""
-        plan = self._plans.get(fields)
-        if plan is None:
-            attributes = tuple(
-                (attr.name, attr.source, _formatter(attr), attr.compute)
-                for attr in self.attributes
-                if not attr.hidden and (fields is None or attr.name in fields)
-            )
-            relationships = tuple(rel for rel in self.relationships if fields is None or rel.name in fields)
-            plan = self._plans[fields] = (attributes, relationships)
-        return plan
 
     def can(self, action: str) -> bool:
         return action in self.actions
 
     def base_queryset(self, mode: str) -> models.QuerySet:
         return self.model._default_manager.filter(mode=mode, **self.base_filter)
-
-
-def _formatter(attr: Attr) -> Callable[[Any], Any] | None:
-    if attr.type == DATETIME:
-        return timestamp
-    if attr.text_cast:
-        return str
-    return None
 
 
 REGISTRY: dict[str, ResourceSpec] = {}

@@ -4,33 +4,48 @@ from django.urls import path, re_path
 
 from api.auth.oauth import RevokeTokenView, TokenView
 from api.openapi import OpenApiView, ReferenceView
-from api.registry import all_specs
-from api.views import CollectionView, MemberView, RelatedView, RelationshipView, unknown_path
+from api.registry import ResourceSpec, all_specs
+from api.views import ResourceRelationshipView, ResourceViewSet, unknown_path
 
-ID = r"(?P<id>[^/]+)"
+PK = r"(?P<pk>[^/]+)"
+RELATED_FIELD = r"(?P<related_field>[a-z_]+)"
+
+
+def _actions(spec: ResourceSpec, offered: dict[str, tuple[str, str]]) -> dict[str, str]:
+    """HTTP method → viewset action, for the actions the resource offers (any other verb is a 405)."""
+    return {method: action for method, (action, name) in offered.items() if spec.can(name)}
 
 
 def _resource_routes() -> list:
     routes = []
     for spec in all_specs():
         prefix = rf"^api/{spec.type}"
-        routes.append(re_path(rf"{prefix}/?$", CollectionView.as_view(spec=spec), name=f"{spec.type}-list"))
-        routes.append(re_path(rf"{prefix}/{ID}/?$", MemberView.as_view(spec=spec), name=f"{spec.type}-detail"))
-        for rel in spec.relationships:
-            routes.append(
+        collection = _actions(spec, {"get": ("list", "list"), "post": ("create", "create")})
+        member = _actions(
+            spec,
+            {
+                "get": ("retrieve", "retrieve"),
+                "patch": ("partial_update", "update"),
+                "delete": ("destroy", "delete"),
+            },
+        )
+        routes += [
+            re_path(rf"{prefix}/?$", ResourceViewSet.as_view(collection, spec=spec), name=f"{spec.type}-list"),
+            re_path(rf"{prefix}/{PK}/?$", ResourceViewSet.as_view(member, spec=spec), name=f"{spec.type}-detail"),
+        ]
+        if spec.relationships:
+            routes += [
                 re_path(
-                    rf"{prefix}/{ID}/{rel.name}/?$",
-                    RelatedView.as_view(spec=spec, relationship=rel),
-                    name=f"{spec.type}-{rel.name}",
-                )
-            )
-            routes.append(
+                    rf"{prefix}/{PK}/relationships/{RELATED_FIELD}/?$",
+                    ResourceRelationshipView.as_view(spec=spec),
+                    name=f"{spec.type}-relationships",
+                ),
                 re_path(
-                    rf"{prefix}/{ID}/relationships/{rel.name}/?$",
-                    RelationshipView.as_view(spec=spec, relationship=rel),
-                    name=f"{spec.type}-relationships-{rel.name}",
-                )
-            )
+                    rf"{prefix}/{PK}/{RELATED_FIELD}/?$",
+                    ResourceViewSet.as_view({"get": "retrieve_related"}, spec=spec),
+                    name=f"{spec.type}-related",
+                ),
+            ]
     return routes
 
 

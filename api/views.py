@@ -1,38 +1,99 @@
-"""The JSON:API endpoints, generic over resource declarations. Views stay thin: read the request,
-call the resource's service adapter, render the document.
+"""The JSON:API endpoints: DJA viewsets over the generated serializers and filter sets.
 
-    /api/{type}                              GET list, POST create
-    /api/{type}/{id}                         GET, PATCH (attributes, relationships, triggers), DELETE
-    /api/{type}/{id}/{relationship}          GET the related resource, or a filterable, sortable page of them
-    /api/{type}/{id}/relationships/{name}    GET the linkage
+    /api/{type}                                      list, create                         ResourceViewSet
+    /api/{type}/{pk}                                 retrieve, partial_update, destroy    ResourceViewSet
+    /api/{type}/{pk}/{related_field}                 retrieve_related: the related        ResourceViewSet
+                                                     resource, or a filterable, sortable page of them
+    /api/{type}/{pk}/relationships/{related_field}   the linkage                          ResourceRelationshipView
+
+Views stay thin: the conventions every endpoint shares run before the handler
+(`CommerceLayerConventions`), the handler reads the request, calls the resource's service adapter
+and answers with serialized rows; filter backends, pagination, serializers and the renderer do the rest.
 """
 
+from collections.abc import Callable
+from functools import cached_property
 from typing import Any
 
 import orjson
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.http import HttpResponse
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
+from rest_framework_json_api.views import ModelViewSet, RelationshipView
 
 from api import ratelimit
 from api.auth.authentication import ApiClient
 from api.conventions.errors import ApiError, RecordNotFound, validation_errors
-from api.conventions.filters import build_filter
-from api.conventions.input import parse_document
+from api.conventions.filters import RansackFilterBackend
+from api.conventions.input import Payload
 from api.conventions.media import MEDIA_TYPE
-from api.conventions.query import QueryOptions, parse_query
-from api.documents import DocumentBuilder, base_url_for, fetch_row, list_document, single_document
+from api.conventions.pagination import CommerceLayerPagination
+from api.conventions.query import JsonApiQueryValidation, QueryOptions, SortOrdering
 from api.registry import Rel, ResourceSpec, WriteContext, get_spec
+from api.serializers import DocumentContext, ResourceSerializer, serializer_for
 from copies.events import acting_as
 
+Row = dict[str, Any]
 
-class ApiView(APIView):
-    spec: ResourceSpec = None
-    relationship: Rel | None = None
-    action_names: dict[str, str] = {}
+
+def usable_id(resource_id: str) -> bool:
+    """Ids that could be stored (PostgreSQL refuses NUL characters): others are a 404 without a query."""
+    return len(resource_id) <= 64 and "\x00" not in resource_id
+
+
+class CommerceLayerConventions:
+    """What every endpoint does before its handler, in this order: DRF's content negotiation (406) and
+    authentication (401); the verb (405); the sales-channel rule (401); the rate limits (429); the
+    query parameters (400). The request then acts as its credential for the events it causes."""
+
+    spec: ResourceSpec | None = None
+    pagination_class = CommerceLayerPagination
+    filter_backends = (RansackFilterBackend, SortOrdering)
+
+    # --- what the request is about ------------------------------------------------------------
+
+    @property
+    def mode(self) -> str:
+        return self.request.auth.mode
+
+    @cached_property
+    def relationship(self) -> Rel | None:
+        name = self.kwargs.get("related_field")
+        if name is None:
+            return None
+        rel = self.spec.relationship_map.get(name)
+        if rel is None:
+            raise RecordNotFound()
+        return rel
+
+    @cached_property
+    def listed_spec(self) -> ResourceSpec | None:
+        """The type this endpoint answers with (on relationship endpoints, the related type; None if not held)."""
+        rel = self.relationship
+        if rel is None:
+            return self.spec
+        return None if rel.empty else get_spec(rel.type)
+
+    @cached_property
+    def document(self) -> DocumentContext:
+        return DocumentContext(
+            base_url=self.request.build_absolute_uri("/") + "api/",
+            mode=self.mode,
+            include=self.query.include,
+            fields=self.query.fields,
+        )
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        return {**super().get_serializer_context(), "document": self.document}
+
+    def api_action(self) -> str | None:
+        """Commerce Layer's name for what the request does (list, retrieve, create, update, delete)."""
+        raise NotImplementedError
+
+    def read_query(self, request: Request) -> QueryOptions:
+        raise NotImplementedError
 
     # --- request lifecycle -------------------------------------------------------------------
 
@@ -41,7 +102,7 @@ class ApiView(APIView):
         self._rate = ratelimit.ALWAYS
         super().initial(request, *args, **kwargs)
         client: ApiClient = request.auth
-        action = self.action_names.get("GET" if request.method == "HEAD" else request.method)
+        action = self.api_action()
         if action is None or not self.spec.can(action):
             # Commerce Layer answers a verb a resource does not offer with 405.
             self.http_method_not_allowed(request, *args, **kwargs)
@@ -66,6 +127,7 @@ class ApiView(APIView):
                 status=429,
                 meta={"limit": self._rate.limit, "interval": self._rate.interval},
             )
+        self.query = self.read_query(request)
         self._acting = acting_as(client.actor)
         self._acting.__enter__()
 
@@ -75,198 +137,189 @@ class ApiView(APIView):
             self._acting = None
             acting.__exit__(None, None, None)
         response = super().finalize_response(request, response, *args, **kwargs)
-        ratelimit.add_headers(response, getattr(self, "_rate", ratelimit.ALWAYS))
+        rate = getattr(self, "_rate", ratelimit.ALWAYS)
+        ratelimit.add_headers(response, rate)
         if response.status_code == 429 and "Retry-After" not in response:
-            response["Retry-After"] = str(getattr(self, "_rate", ratelimit.ALWAYS).interval or 1)
+            response["Retry-After"] = str(rate.interval or 1)
         return response
 
-    # --- helpers -----------------------------------------------------------------------------
+    # --- reading -----------------------------------------------------------------------------
 
-    @property
-    def mode(self) -> str:
-        return self.request.auth.mode
-
-    def builder(self, options: QueryOptions) -> DocumentBuilder:
-        return DocumentBuilder(base_url=base_url_for(self.request), fields=options.fields)
-
-    def row_or_404(self, spec: ResourceSpec, resource_id: str, relationships=()) -> dict[str, Any]:
-        usable = len(resource_id) <= 64 and "\x00" not in resource_id
-        row = fetch_row(spec, self.mode, resource_id, relationships) if usable else None
+    def parent_row(self, *columns: str) -> Row:
+        """The resource named by the URL, in the token's mode (404 otherwise), with these columns."""
+        pk = self.kwargs["pk"]
+        row = self.spec.base_queryset(self.mode).filter(pk=pk).values("id", *columns).first() if usable_id(pk) else None
         if row is None:
             raise RecordNotFound()
         return row
 
-    def instance_or_404(self, spec: ResourceSpec, resource_id: str):
-        usable = len(resource_id) <= 64 and "\x00" not in resource_id
-        instance = spec.base_queryset(self.mode).filter(pk=resource_id).first() if usable else None
+    def related_queryset(self, parent_id: str) -> models.QuerySet:
+        """The listed type's rows that a to-many relationship of the parent holds."""
+        rel = self.relationship
+        return self.listed_spec.base_queryset(self.mode).filter(**{rel.reverse: parent_id}, **rel.reverse_filter)
+
+
+class ResourceViewSet(CommerceLayerConventions, ModelViewSet):
+    """One resource type's endpoints (`spec`), on DJA's ModelViewSet.
+
+    `get_queryset` is ours: DJA's AutoPrefetchMixin and PreloadIncludesMixin prefetch model
+    relations, while includes here are declared relationships loaded with the rows (`api.includes`).
+    """
+
+    ACTIONS = {
+        "list": "list",
+        "create": "create",
+        "retrieve": "retrieve",
+        "retrieve_related": "retrieve",
+        "partial_update": "update",
+        "destroy": "delete",
+    }
+
+    def api_action(self) -> str | None:
+        return self.ACTIONS.get(self.action)
+
+    def read_query(self, request: Request) -> QueryOptions:
+        if self.listed_spec is None:
+            return QueryOptions()  # a relationship this back-office holds nothing for
+        collection = self.action == "list" or (self.relationship is not None and self.relationship.many)
+        return JsonApiQueryValidation(collection=collection).query_options(request, self.listed_spec)
+
+    def get_queryset(self) -> models.QuerySet:
+        if self.relationship is not None and self.relationship.many:
+            return self.related_queryset(self.parent_id)
+        return self.listed_spec.base_queryset(self.mode)
+
+    def get_serializer_class(self) -> type[ResourceSerializer]:
+        return serializer_for(self.listed_spec.type)
+
+    def get_object(self) -> models.Model:
+        """The model instance a write acts on (member routes take no filter or sort parameters)."""
+        pk = self.kwargs["pk"]
+        instance = self.get_queryset().filter(pk=pk).first() if usable_id(pk) else None
         if instance is None:
             raise RecordNotFound()
         return instance
 
-    def single_response(
-        self, spec: ResourceSpec, resource_id: str, options: QueryOptions, status: int = 200
-    ) -> Response:
-        row = self.row_or_404(spec, resource_id, options.include)
-        document = single_document(self.builder(options), spec, row, options.include, self.mode)
-        return Response(document, status=status)
+    def read_rows(self, queryset: models.QuerySet) -> list[Row]:
+        """The listed type's rows and their included resources: one query, plus one per include path."""
+        serializer_class = self.get_serializer_class()
+        document = self.document
+        rows = list(queryset.values(*serializer_class.columns_for(document.include)))
+        document.included.load(serializer_class, rows, document.include, document.mode)
+        return rows
 
-    def list_response(self, spec: ResourceSpec, queryset, options: QueryOptions) -> Response:
-        if options.filters:
-            queryset = queryset.filter(build_filter(spec, options.filters))
-        record_count = queryset.count()
-        ordering = [*(options.sort or spec.default_sort), "id"]
-        offset = (options.page_number - 1) * options.page_size
-        columns = spec.columns_with(options.include)
-        rows = list(queryset.order_by(*ordering).values(*columns)[offset : offset + options.page_size])
-        other_params = [
-            (key, self.request.query_params.get(key))
-            for key in self.request.query_params
-            if not key.startswith("page[")
-        ]
-        document = list_document(
-            self.builder(options),
-            spec,
-            rows,
-            include=options.include,
-            mode=self.mode,
-            record_count=record_count,
-            page_number=options.page_number,
-            page_size=options.page_size,
-            url=self.request.build_absolute_uri(self.request.path).rstrip("/"),
-            other_params=other_params,
-        )
-        return Response(document)
+    def paginate_queryset(self, queryset: models.QuerySet) -> list[Row]:
+        return self.read_rows(super().paginate_queryset(queryset))
 
-    def write(self, spec: ResourceSpec, call, payload_values: dict | None = None):
-        """Run a service adapter; its ValidationError becomes 422 per attribute (the transaction rolls back)."""
+    def resource_response(self, pk: str, status: int = 200) -> Response:
+        rows = self.read_rows(self.get_queryset().filter(pk=pk)) if usable_id(pk) else []
+        if not rows:
+            raise RecordNotFound()
+        return Response(self.get_serializer(rows[0]).data, status=status)
+
+    # --- handlers ----------------------------------------------------------------------------
+
+    def retrieve(self, request: Request, *args, **kwargs) -> Response:
+        return self.resource_response(kwargs["pk"])
+
+    def retrieve_related(self, request: Request, *args, **kwargs) -> Response:
+        rel = self.relationship
+        if rel.many:
+            self.parent_id = self.parent_row()["id"]
+            if self.listed_spec is None:
+                self.paginator.paginate_queryset(self.spec.model._default_manager.none(), request, view=self)
+                return self.paginator.get_paginated_response([])
+            return self.list(request, *args, **kwargs)
+        related_id = None if rel.empty else self.parent_row(rel.column)[rel.column]
+        if related_id is None or self.listed_spec is None:
+            return Response({"data": None})
+        rows = self.read_rows(self.get_queryset().filter(pk=related_id))
+        return Response(self.get_serializer(rows[0]).data if rows else {"data": None})
+
+    def create(self, request: Request, *args, **kwargs) -> Response:
+        with transaction.atomic():
+            payload = self.read_payload()
+            instance = self.call_service(self.spec.create, payload.attributes, payload.relationships, payload.triggers,
+                                         payload=payload)  # fmt: skip
+        return self.resource_response(instance.pk, status=201)
+
+    def partial_update(self, request: Request, *args, **kwargs) -> Response:
+        with transaction.atomic():
+            instance = self.get_object()
+            payload = self.read_payload(instance)
+            self.call_service(self.spec.update, instance, payload.attributes, payload.relationships, payload.triggers,
+                              payload=payload)  # fmt: skip
+        return self.resource_response(kwargs["pk"])
+
+    def destroy(self, request: Request, *args, **kwargs) -> Response:
+        with transaction.atomic():
+            self.call_service(self.spec.delete, self.get_object())
+        return Response(status=204)
+
+    # --- writing -----------------------------------------------------------------------------
+
+    def read_payload(self, instance: models.Model | None = None) -> Payload:
+        """The request's document, checked by the serializer (Commerce Layer's rules; a 4xx otherwise)."""
+        serializer = self.get_serializer(instance, data=self.request.data, partial=instance is not None)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def call_service(self, adapter: Callable[..., Any], *args: Any, payload: Payload | None = None) -> Any:
+        """Run a service adapter for the token's mode and client; its ValidationError becomes 422 per
+        attribute (and the request's transaction rolls back)."""
         try:
-            return call()
+            return adapter(WriteContext(mode=self.mode, client=self.request.auth), *args)
         except ValidationError as exc:
             raise validation_errors(
-                exc, relationships=spec.relationship_names, values=payload_values, model=spec.model
+                exc,
+                relationships=self.spec.relationship_names,
+                values=payload.raw_values if payload is not None else None,
+                model=self.spec.model,
             ) from None
 
 
-class CollectionView(ApiView):
-    action_names = {"GET": "list", "POST": "create"}
+class ResourceRelationshipView(CommerceLayerConventions, RelationshipView):
+    """`/api/{type}/{pk}/relationships/{name}`: resource identifiers only, on DJA's RelationshipView.
 
-    def get(self, request: Request, **kwargs) -> Response:
-        options = parse_query(request.query_params, self.spec, collection=True)
-        return self.list_response(self.spec, self.spec.base_queryset(self.mode), options)
+    Read-only (DJA's POST/PATCH/DELETE of relationships answer 405); a to-many linkage is a page,
+    filterable and sortable like the related list, with its `meta`.
+    """
 
-    def post(self, request: Request, **kwargs) -> Response:
-        options = parse_query(request.query_params, self.spec, collection=False)
-        context = WriteContext(mode=self.mode, client=request.auth)
-        with transaction.atomic():
-            payload = parse_document(request.data, self.spec, mode=self.mode, creating=True)
-            instance = self.write(
-                self.spec,
-                lambda: self.spec.create(context, payload.attributes, payload.relationships, payload.triggers),
-                payload.raw_values,
-            )
-        return self.single_response(self.spec, instance.pk, options, status=201)
+    http_method_names = ["get", "head"]
 
+    def api_action(self) -> str | None:
+        return "retrieve" if self.request.method in ("GET", "HEAD") else None
 
-class MemberView(ApiView):
-    action_names = {"GET": "retrieve", "PATCH": "update", "DELETE": "delete"}
-
-    def get(self, request: Request, id: str, **kwargs) -> Response:
-        options = parse_query(request.query_params, self.spec, collection=False)
-        return self.single_response(self.spec, id, options)
-
-    def patch(self, request: Request, id: str, **kwargs) -> Response:
-        options = parse_query(request.query_params, self.spec, collection=False)
-        context = WriteContext(mode=self.mode, client=request.auth)
-        with transaction.atomic():
-            instance = self.instance_or_404(self.spec, id)
-            payload = parse_document(request.data, self.spec, mode=self.mode, creating=False, url_id=id)
-            self.write(
-                self.spec,
-                lambda: self.spec.update(
-                    context, instance, payload.attributes, payload.relationships, payload.triggers
-                ),  # fmt: skip
-                payload.raw_values,
-            )
-        return self.single_response(self.spec, id, options)
-
-    def delete(self, request: Request, id: str, **kwargs) -> Response:
-        parse_query(request.query_params, self.spec, collection=False)
-        context = WriteContext(mode=self.mode, client=request.auth)
-        with transaction.atomic():
-            instance = self.instance_or_404(self.spec, id)
-            self.write(self.spec, lambda: self.spec.delete(context, instance))
-        return Response(status=204)
-
-
-class RelatedView(ApiView):
-    """`/api/{type}/{id}/{relationship}`: the related resource, or a page of related resources."""
-
-    action_names = {"GET": "retrieve"}
-
-    def get(self, request: Request, id: str, **kwargs) -> Response:
+    def read_query(self, request: Request) -> QueryOptions:
         rel = self.relationship
-        target = get_spec(rel.type)
         if rel.many:
-            options = parse_query(request.query_params, target, collection=True) if target else QueryOptions()
-            parent = self.row_or_404(self.spec, id)
-            if rel.empty or target is None:
-                return Response(_empty_list(self.request, options))
-            queryset = target.base_queryset(self.mode).filter(**{rel.reverse: parent["id"]}, **rel.reverse_filter)
-            return self.list_response(target, queryset, options)
-        options = parse_query(request.query_params, target, collection=False) if target else QueryOptions()
-        parent = self.row_or_404(self.spec, id, [rel.name])
-        related_id = None if rel.empty else parent[rel.column]
-        if related_id is None or fetch_row(target, self.mode, related_id) is None:
-            return Response({"data": None})
-        return self.single_response(target, related_id, options)
+            return JsonApiQueryValidation(collection=True).query_options(request, self.listed_spec or self.spec)
+        return JsonApiQueryValidation(collection=False).query_options(request, self.spec)
 
-
-class RelationshipView(ApiView):
-    """`/api/{type}/{id}/relationships/{name}`: resource identifiers only."""
-
-    action_names = {"GET": "retrieve"}
-
-    def get(self, request: Request, id: str, **kwargs) -> Response:
+    def get(self, request: Request, *args, **kwargs) -> Response:
         rel = self.relationship
-        target = get_spec(rel.type)
-        parent = self.row_or_404(self.spec, id, [rel.name])
-        base = base_url_for(request)
-        links = {
-            "self": f"{base}/api/{self.spec.type}/{id}/relationships/{rel.name}",
-            "related": f"{base}/api/{self.spec.type}/{id}/{rel.name}",
-        }
+        self.linkage_meta: dict[str, int] = {}
         if not rel.many:
-            parse_query(request.query_params, self.spec, collection=False, include_spec=self.spec)
-            related_id = None if rel.empty else parent[rel.column]
-            if related_id is not None and fetch_row(target, self.mode, related_id) is None:
-                related_id = None
-            data = {"type": rel.type, "id": related_id} if related_id is not None else None
-            return Response({"data": data, "links": links})
-        options = parse_query(request.query_params, target or self.spec, collection=True)
-        if rel.empty or target is None:
-            return Response({"data": [], "links": links, "meta": {"record_count": 0, "page_count": 0}})
-        queryset = target.base_queryset(self.mode).filter(**{rel.reverse: parent["id"]}, **rel.reverse_filter)
-        if options.filters:
-            queryset = queryset.filter(build_filter(target, options.filters))
-        record_count = queryset.count()
-        offset = (options.page_number - 1) * options.page_size
-        ids = queryset.order_by(*[*(options.sort or target.default_sort), "id"]).values_list("id", flat=True)
-        data = [{"type": rel.type, "id": related_id} for related_id in ids[offset : offset + options.page_size]]
-        page_count = -(-record_count // options.page_size)
-        return Response({"data": data, "links": links, "meta": {"record_count": record_count,
-                                                                "page_count": page_count}})  # fmt: skip
+            related_id = None if rel.empty else self.parent_row(rel.column)[rel.column]
+            if self.listed_spec is None or related_id is None:
+                return Response(None)
+            exists = self.listed_spec.base_queryset(self.mode).filter(pk=related_id).exists()
+            return Response({"type": rel.type, "id": related_id} if exists else None)
+        parent_id = self.parent_row()["id"]
+        if self.listed_spec is None:
+            self.linkage_meta = {"record_count": 0, "page_count": 0}
+            return Response([])
+        page = self.paginate_queryset(self.filter_queryset(self.related_queryset(parent_id)))
+        self.linkage_meta = self.paginator.get_meta()
+        return Response([{"type": rel.type, "id": related_id} for related_id in page.values_list("id", flat=True)])
 
+    def get_links(self) -> dict[str, str]:
+        self_url = f"{self.request.build_absolute_uri('/')}api/{self.spec.type}/{self.kwargs['pk']}"
+        name = self.relationship.name
+        return {"self": f"{self_url}/relationships/{name}", "related": f"{self_url}/{name}"}
 
-def _empty_list(request: Request, options: QueryOptions) -> dict[str, Any]:
-    from api.documents import pagination_links
-
-    url = request.build_absolute_uri(request.path).rstrip("/")
-    other = [(key, request.query_params.get(key)) for key in request.query_params if not key.startswith("page[")]
-    return {
-        "data": [],
-        "meta": {"record_count": 0, "page_count": 0},
-        "links": pagination_links(url, options.page_number, options.page_size, 0, other),
-    }
+    def get_meta(self) -> dict[str, int]:
+        return self.linkage_meta
 
 
 def unknown_path(request, *args, **kwargs) -> HttpResponse:

@@ -167,7 +167,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.authentication.BearerTokenAuthentication"],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PARSER_CLASSES": ["api.conventions.media.JsonApiParser"],
-    "DEFAULT_RENDERER_CLASSES": ["api.conventions.media.JsonApiRenderer"],
+    "DEFAULT_RENDERER_CLASSES": ["api.renderers.CommerceLayerRenderer"],
     "EXCEPTION_HANDLER": "api.conventions.errors.exception_handler",
     "UNAUTHENTICATED_USER": None,
     "URL_FORMAT_OVERRIDE": None,

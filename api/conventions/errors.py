@@ -6,7 +6,7 @@ view formats errors by hand and no unexpected input reaches the client as a 500 
 
 from typing import Any
 
-from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, RequestDataTooBig, ValidationError
 from django.db.models import ProtectedError, RestrictedError
 from django.http import Http404
 from rest_framework import exceptions as drf
@@ -258,6 +258,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     if isinstance(exc, ValidationError):
         errors = validation_errors(exc)
         return error_response(errors.errors, 422)
+    if isinstance(exc, RequestDataTooBig):
+        error = ApiError("The request body is too large.", title="Payload too large", code="PAYLOAD_TOO_LARGE",
+                         status=413)  # fmt: skip
+        return error_response([error], 413)
     if isinstance(exc, ProtectedError | RestrictedError):
         error = Locked("Failed to destroy the resource: other resources still refer to it.")
         return error_response([error], 423)

@@ -6,15 +6,19 @@ and what a service would reject anyway but we can see here (missing required att
 in the enum, related record not found) is 422, one entry per attribute.
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import models
+from rest_framework.exceptions import ValidationError as DRFValidationError
+from rest_framework.fields import Field
+from rest_framework_json_api.exceptions import Conflict
 
 from api.conventions.errors import ApiError, BadDocument, validation_errors
 from api.conventions.formats import parse_timestamp
-from api.registry import ARRAY, BOOLEAN, DATETIME, FLOAT, INTEGER, OBJECT, STRING, ResourceSpec, get_spec
+from api.registry import ARRAY, BOOLEAN, DATETIME, FLOAT, INTEGER, OBJECT, STRING, ResourceSpec
 
 MAX_STRING_LENGTH = 10_000
 ALLOWED_DATA_MEMBERS = frozenset({"type", "id", "attributes", "relationships", "links", "meta"})
@@ -88,8 +92,18 @@ def _convert(name: str, kind: str, value: Any) -> Any:
 
 
 def parse_document(
-    document: Any, spec: ResourceSpec, *, mode: str, creating: bool, url_id: str | None = None
+    document: Any,
+    spec: ResourceSpec,
+    *,
+    creating: bool,
+    url_id: str | None = None,
+    related_field: Callable[[str], Field],
 ) -> Payload:
+    """Check a create (`creating`) or update document against the declaration, field by field.
+
+    `related_field(name)` is the serializer's field for a relationship: it turns `{type, id}` into
+    the related instance in the token's mode.
+    """
     if not isinstance(document, dict) or not isinstance(document.get("data"), dict):
         raise BadDocument("/data", "The document must have a data object.", code="BAD_REQUEST")
     data = document["data"]
@@ -174,23 +188,24 @@ def parse_document(
             or not isinstance(linkage.get("type"), str)
         ):
             raise BadDocument(f"{pointer}/data", f"{name} data must be {{type, id}}.", code="BAD_REQUEST")
-        if linkage["type"] != rel.type:
+        related_id = linkage["id"]
+        if len(related_id) > 64 or "\x00" in related_id:
+            # Never a stored id (and PostgreSQL refuses NUL): no lookup, the same answer as an unknown id.
+            linkage = {**linkage, "id": ""}
+        try:
+            payload.relationships[name] = related_field(name).to_internal_value(linkage)
+        except Conflict:
             raise ApiError(
                 f"{name} must be of type {rel.type}, not {linkage['type']}.",
                 title="Type mismatch",
                 code="TYPE_MISMATCH",
                 status=409,
                 source={"pointer": f"{pointer}/data/type"},
-            )
-        target = get_spec(rel.type)
-        related_id = linkage["id"]
-        usable = target is not None and len(related_id) <= 64 and "\x00" not in related_id
-        related = target.base_queryset(mode).filter(pk=related_id).first() if usable else None
-        if related is None:
+            ) from None
+        except DRFValidationError:
             problems[name] = [ValidationError("must exist", code="required")]
         else:
-            payload.relationships[name] = related
-            payload.raw_values[name] = linkage["id"]
+            payload.raw_values[name] = related_id
 
     if creating:
         for attr in spec.attributes:

@@ -1,4 +1,4 @@
-"""The JSON:API media type on the wire: orjson in and out, `application/vnd.api+json` only.
+"""The JSON:API media type on the wire: `application/vnd.api+json` only, read with orjson.
 
 DRF's content negotiation does the rest: an Accept header that does not allow this media type gets
 406, a POST/PATCH body of another Content-Type gets 415 (GET and DELETE never read a body, so their
@@ -6,7 +6,6 @@ Content-Type is tolerated).
 """
 
 import orjson
-from rest_framework.renderers import BaseRenderer
 from rest_framework_json_api.parsers import JSONParser
 
 from api.conventions.errors import ApiError
@@ -15,7 +14,7 @@ MEDIA_TYPE = "application/vnd.api+json"
 
 
 class JsonApiParser(JSONParser):
-    """Reads the raw JSON:API document; its shape is checked against the resource in `api.documents.input`.
+    """Reads the raw JSON:API document; its shape is checked against the resource by `api.conventions.input`.
 
     It keeps django-rest-framework-json-api's parser (media type, place in DRF) but not its
     flattening of the document: Commerce Layer's rules (unpermitted attributes, KEY_NOT_INCLUDED_IN_URL,
@@ -32,14 +31,3 @@ class JsonApiParser(JSONParser):
             return orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise ApiError(f"The request body is not valid JSON: {exc}", code="BAD_REQUEST") from None
-
-
-class JsonApiRenderer(BaseRenderer):
-    media_type = MEDIA_TYPE
-    format = "vnd.api+json"
-    charset = None
-
-    def render(self, data, accepted_media_type=None, renderer_context=None) -> bytes:
-        if data is None:
-            return b""
-        return orjson.dumps(data)

@@ -1,39 +1,35 @@
-"""The query string of a JSON:API request: include, fields, sort, page and filter, validated up front.
+"""The query string of a JSON:API request, validated up front, and the `sort` parameter.
 
 Every parameter we do not know, and every value we cannot use, is a 400 whose `source.parameter`
-names it; a request that passes here only touches declared attributes and relationships.
+names it. `JsonApiQueryValidation` (DJA's query parameter validation with Commerce Layer's parameter
+names) checks which parameters an endpoint takes and reads `include` and `fields[...]`; the filter
+backend checks `filter[q][...]`, `SortOrdering` checks `sort` and the pagination checks `page[...]`,
+so a request that passes only touches declared attributes and relationships.
 """
 
 import re
 from dataclasses import dataclass, field
 
-from django.http import QueryDict
+from rest_framework_json_api.filters import OrderingFilter, QueryParameterValidationFilter
 
 from api.conventions.errors import BadParameter
 from api.registry import ResourceSpec, get_spec
 
-DEFAULT_PAGE_SIZE = 10
-MAX_PAGE_SIZE = 25
-MAX_PAGE_NUMBER = 10_000_000
 MAX_INCLUDE_DEPTH = 3
-_FIELDS = re.compile(r"^fields\[([a-z_]+)\]$")
-_FILTER = re.compile(r"^filter\[q\]\[([A-Za-z0-9_]+)\]$")
-_NAME = re.compile(r"^[a-z_]+$")
 
 IncludeTree = dict[str, "IncludeTree"]
 
 
 @dataclass
 class QueryOptions:
+    """What `include` and `fields[...]` ask of the document."""
+
     include: IncludeTree = field(default_factory=dict)
     fields: dict[str, frozenset[str]] = field(default_factory=dict)
-    sort: list[str] = field(default_factory=list)
-    page_number: int = 1
-    page_size: int = DEFAULT_PAGE_SIZE
-    filters: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 def parse_include(spec: ResourceSpec, raw: str) -> IncludeTree:
+    """`include=a,b.c` as a tree of relationship names, each checked against the declarations."""
     tree: IncludeTree = {}
     for path in raw.split(","):
         if not path:
@@ -67,55 +63,64 @@ def parse_fields(parameter: str, resource_type: str, raw: str) -> frozenset[str]
     return frozenset(names)
 
 
-def parse_sort(spec: ResourceSpec, raw: str) -> list[str]:
-    ordering = []
-    for item in raw.split(","):
-        name = item[1:] if item.startswith("-") else item
-        attr = spec.attribute_map.get(name)
-        if attr is None or not attr.sortable:
-            raise BadParameter("sort", f"{name or item!r} is not a sortable field of {spec.type}.",
-                               code="INVALID_SORT_CRITERIA", title="Invalid sort criteria")  # fmt: skip
-        ordering.append(("-" if item.startswith("-") else "") + attr.source)
-    return ordering
+class JsonApiQueryValidation(QueryParameterValidationFilter):
+    """DJA's strict query parameter check, with Commerce Layer's parameters and error codes.
+
+    DJA runs this backend while filtering a list; here every endpoint calls `query_options` from the
+    view's `initial()`, so single resources, related endpoints and writes refuse what they do not
+    take (a single resource takes only `include` and `fields[...]`).
+    """
+
+    query_regex = re.compile(r"^(?:include|fields\[(?P<type>[a-z_]+)\])$")
+    list_regex = re.compile(r"^(?:sort|page\[(?:number|size)\]|filter\[q\]\[[A-Za-z0-9_]+\])$")
+
+    def __init__(self, *, collection: bool = True) -> None:
+        self.collection = collection  # lists also take sort, page[...] and filter[q][...]
+
+    def validate_query_params(self, request) -> None:
+        for parameter in request.query_params:
+            if self.query_regex.match(parameter) or (self.collection and self.list_regex.match(parameter)):
+                continue
+            raise BadParameter(parameter, f"{parameter} is not an allowed parameter here.")
+
+    def query_options(self, request, spec: ResourceSpec) -> QueryOptions:
+        """Check the parameters' names, then read `include` (relative to `spec`) and `fields[...]`."""
+        self.validate_query_params(request)
+        options = QueryOptions()
+        params = request.query_params
+        for parameter in params:
+            match = self.query_regex.match(parameter)
+            if match is None:
+                continue  # a list parameter: the filter backend, SortOrdering and the pagination read it
+            raw = params.get(parameter, "")
+            if match.group("type") is not None:
+                options.fields[match.group("type")] = parse_fields(parameter, match.group("type"), raw)
+            elif raw:
+                options.include = parse_include(spec, raw)
+        return options
 
 
-def _page_value(parameter: str, raw: str, *, maximum: int) -> int:
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if not 1 <= value <= maximum:
-        raise BadParameter(parameter, f"{parameter} must be an integer between 1 and {maximum}.",
-                           code="INVALID_PAGE_VALUE", title="Invalid page value")  # fmt: skip
-    return value
+class SortOrdering(OrderingFilter):
+    """DJA's `sort` backend over the declared sortable attributes; newest first by default, `id` breaks ties.
 
+    An unknown or unsortable field is Commerce Layer's 400 INVALID_SORT_CRITERIA naming `sort`.
+    """
 
-def parse_query(
-    params: QueryDict, spec: ResourceSpec, *, collection: bool, include_spec: ResourceSpec | None = None
-) -> QueryOptions:
-    """Options for `spec`; `collection` allows filter, sort and page (lists), else only include and fields."""
-    options = QueryOptions()
-    for parameter in params:
-        raw = params.get(parameter, "")
-        if parameter == "include":
-            if raw:
-                options.include = parse_include(include_spec or spec, raw)
-            continue
-        if match := _FIELDS.match(parameter):
-            options.fields[match.group(1)] = parse_fields(parameter, match.group(1), raw)
-            continue
-        if collection and parameter == "sort":
-            if raw:
-                options.sort = parse_sort(spec, raw)
-            continue
-        if collection and parameter == "page[number]":
-            options.page_number = _page_value(parameter, raw, maximum=MAX_PAGE_NUMBER)
-            continue
-        if collection and parameter == "page[size]":
-            options.page_size = _page_value(parameter, raw, maximum=MAX_PAGE_SIZE)
-            continue
-        if collection and (match := _FILTER.match(parameter)):
-            options.filters.append((parameter, match.group(1), raw))
-            continue
-        raise BadParameter(parameter, f"{parameter} is not an allowed parameter here.")
-    return options
+    def remove_invalid_fields(self, queryset, fields, view, request) -> list[str]:
+        spec = view.listed_spec
+        ordering = []
+        for item in fields:
+            name = item.removeprefix("-")
+            attr = spec.attribute_map.get(name)
+            if attr is None or not attr.sortable:
+                raise BadParameter("sort", f"{name or item!r} is not a sortable field of {spec.type}.",
+                                   code="INVALID_SORT_CRITERIA", title="Invalid sort criteria")  # fmt: skip
+            ordering.append(("-" if item.startswith("-") else "") + attr.source)
+        return ordering
+
+    def get_default_ordering(self, view) -> list[str]:
+        return list(view.listed_spec.default_sort)
+
+    def get_ordering(self, request, queryset, view) -> list[str]:
+        # Without a unique last key, rows that tie would move between pages.
+        return [*super().get_ordering(request, queryset, view), "id"]
