@@ -19,7 +19,8 @@ def _aware(value: str) -> datetime:
 
 class Command(BaseCommand):
     help = (
-        "Run one scheduler tick: a copy for every due subscription, expiry, renewal alerts and the copy sweeper. "
+        "Run one scheduler tick: a copy for every due subscription, expiry, renewal alerts, the copy sweeper "
+        "and due webhook retries. "
         "Run it every minute from cron; several at once are safe."
     )
 
