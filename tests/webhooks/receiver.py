@@ -30,7 +30,10 @@ class Receiver:
         self._answers: deque[int] = deque()
         self._lock = threading.Lock()
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
-        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-receiver", daemon=True)
+        # A short poll interval: shutdown() waits up to one interval, after every test.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="webhook-receiver", daemon=True
+        )
 
     @property
     def url(self) -> str:
