@@ -21,7 +21,8 @@ class ReceivedCall:
 
 class Receiver:
     """`answer(500, 500, 200)` queues answers; after them every call gets `default_status`.
-    `delay` seconds are waited before answering (a slow receiver)."""
+    `delay` seconds are waited before answering (a slow receiver); between `hold()` and `release()`
+    calls are received but not answered (a receiver that hangs for as long as the test wants)."""
 
     def __init__(self) -> None:
         self.calls: list[ReceivedCall] = []
@@ -29,6 +30,8 @@ class Receiver:
         self.delay = 0.0
         self._answers: deque[int] = deque()
         self._lock = threading.Lock()
+        self._released = threading.Event()
+        self._released.set()
         self._server = _Server(("127.0.0.1", 0), self._handler_class())
         # A short poll interval: shutdown() waits up to one interval, after every test.
         self._thread = threading.Thread(
@@ -43,6 +46,12 @@ class Receiver:
     def answer(self, *statuses: int) -> None:
         with self._lock:
             self._answers.extend(statuses)
+
+    def hold(self) -> None:
+        self._released.clear()
+
+    def release(self) -> None:
+        self._released.set()
 
     def _next_status(self) -> int:
         with self._lock:
@@ -59,6 +68,7 @@ class Receiver:
                 with receiver._lock:
                     receiver.calls.append(ReceivedCall(self.path, dict(self.headers.items()), body))
                 status = receiver._next_status()
+                receiver._released.wait(timeout=60)
                 if receiver.delay:
                     time.sleep(receiver.delay)
                 try:
@@ -79,6 +89,7 @@ class Receiver:
         return self
 
     def stop(self) -> None:
+        self.release()
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)

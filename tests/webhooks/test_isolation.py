@@ -2,7 +2,6 @@
 usual, the subscription or copy is exactly as it would be without webhooks, and nobody waits."""
 
 import logging
-import time
 
 import pytest
 
@@ -97,19 +96,19 @@ def test_a_delivery_that_blows_up_never_fails_the_copy_engine(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_in_inline_mode_a_slow_receiver_does_not_hold_up_the_request(api, receiver, settings):
+def test_in_inline_mode_a_hanging_receiver_does_not_hold_up_the_request(api, receiver, settings):
     settings.WEBHOOK_INLINE_THREADS = 2
     settings.WEBHOOK_TIMEOUT = 5.0
-    receiver.delay = 1.5
+    receiver.hold()  # the receiver hangs until the test lets it answer
     make_webhook("order_subscriptions.deactivate", receiver.url)
     subscription = subscription_in()
 
-    started = time.monotonic()
     response = deactivate(api, subscription)
-    answered_in = time.monotonic() - started
 
+    # Had the call been made in line, the request would have waited for it and recorded its timeout.
     assert response.status_code == 200
-    assert answered_in < 1.0, f"the request waited {answered_in:.2f} s for the receiver"
+    assert not EventCallback.objects.exists()
+    receiver.release()
     assert wait_for_inline_deliveries(timeout=10)
     assert len(receiver.calls) == 1
     assert EventCallback.objects.get().response_code == "200"
@@ -120,7 +119,7 @@ def test_in_inline_mode_a_slow_receiver_does_not_hold_up_the_request(api, receiv
 # ("database table is locked") instead of waiting, and here the copies and the deliveries write at once.
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_in_inline_mode_a_slow_receiver_does_not_hold_up_the_scheduler_or_the_copies(receiver, settings):
+def test_in_inline_mode_a_hanging_receiver_does_not_hold_up_the_scheduler_or_the_copies(receiver, settings):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -129,21 +128,19 @@ def test_in_inline_mode_a_slow_receiver_does_not_hold_up_the_scheduler_or_the_co
     from tests.factories import bulk_due_subscriptions
 
     settings.WEBHOOK_INLINE_THREADS = 2
-    settings.WEBHOOK_TIMEOUT = 0.5
-    receiver.delay = 2.0  # every call times out
+    settings.WEBHOOK_TIMEOUT = 5.0
+    receiver.hold()
     for topic in ("recurring_order_copies.create", "recurring_order_copies.start", "recurring_order_copies.complete"):
         make_webhook(topic, f"{receiver.url}/{topic}")
     now = timezone.now()
     bulk_due_subscriptions(5, due_at=now - timedelta(minutes=1))
 
-    started = time.monotonic()
     report = subscriptions_run_due(now=now)  # inline mode: the copies run right after commit, too
-    took = time.monotonic() - started
 
     assert report.copies_created == 5
     assert set(RecurringOrderCopy.objects.values_list("status", flat=True)) == {"completed"}
-    # 15 deliveries, each waiting 0.5 s, two at a time: had they run in line, the tick would take ~4 s.
-    assert took < 2.0, f"the tick took {took:.2f} s"
+    assert not EventCallback.objects.exists(), "the tick and the copies finished while every receiver hung"
+    receiver.release()
     assert wait_for_inline_deliveries(timeout=30)
     assert WebhookDelivery.objects.count() == 15
-    assert set(EventCallback.objects.values_list("response_message", flat=True)) == {"Timeout: no answer within 0.5 s"}
+    assert set(EventCallback.objects.values_list("response_code", flat=True)) == {"200"}
