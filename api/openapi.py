@@ -1,8 +1,9 @@
 """The OpenAPI 3.0 document (`/api/openapi.json`) and the human-readable reference (`/api/reference`).
 
-Both are generated from the same resource declarations that drive the views, so the document
-cannot drift from what the API does. (drf-spectacular reads serializers; our hot path has none,
-see decision A1.)
+Both are generated from the same resource declarations that generate the serializers, filter sets
+and routes, so the document cannot drift from what the API does. (drf-spectacular would read the
+serializer fields, but not what only the declarations state: the create/update/filter/sort flags,
+triggers, the ransack filter language and the related routes; see decision A1.)
 """
 
 from functools import lru_cache

@@ -51,6 +51,7 @@ class CommerceLayerConventions:
     spec: ResourceSpec | None = None
     pagination_class = CommerceLayerPagination
     filter_backends = (RansackFilterBackend, SortOrdering)
+    query: QueryOptions  # what `include` and `fields[...]` ask for, read in initial()
 
     # --- what the request is about ------------------------------------------------------------
 
@@ -166,6 +167,7 @@ class ResourceViewSet(CommerceLayerConventions, ModelViewSet):
     relations, while includes here are declared relationships loaded with the rows (`api.includes`).
     """
 
+    parent_id: str | None = None  # the parent of a to-many related list (`/{type}/{pk}/{relationship}`)
     ACTIONS = {
         "list": "list",
         "create": "create",
