@@ -75,7 +75,8 @@ def start_gunicorn(port: int, workers: int) -> subprocess.Popen:
         "API_BASE_URL": f"http://127.0.0.1:{port}",
     }
     server = subprocess.Popen(
-        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi:application", "--bind", f"127.0.0.1:{port}",
+        [str(ROOT / ".venv/bin/gunicorn"), "config.wsgi:application", "--config", "config/gunicorn.conf.py",
+         "--bind", f"127.0.0.1:{port}",
          "--workers", str(workers), "--log-level", "warning"],
         cwd=ROOT,
         env=env,
