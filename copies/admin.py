@@ -18,6 +18,7 @@ from copies.services import recurring_order_copy_retry
 from orders.admin_support import (
     BackOfficeAdmin,
     DateRangeFilter,
+    StatusBadgeColumn,
     acting_as_admin,
     admin_link,
     apply_to_each,
@@ -30,7 +31,6 @@ from orders.admin_support import (
     resource_id_or_reference,
     search_number,
     short_moment,
-    status_badge,
     timeline,
     who_in_words,
 )
@@ -92,7 +92,7 @@ class SubscriptionFilter(admin.SimpleListFilter):
 
 
 @admin.register(RecurringOrderCopy)
-class RecurringOrderCopyAdmin(BackOfficeAdmin):
+class RecurringOrderCopyAdmin(StatusBadgeColumn, BackOfficeAdmin):
     list_display = (
         "id",
         "subscription_link",
@@ -183,10 +183,6 @@ class RecurringOrderCopyAdmin(BackOfficeAdmin):
     )
 
     # --- columns and fields
-
-    @admin.display(description="status", ordering="status")
-    def status_badge(self, copy: RecurringOrderCopy):
-        return status_badge(copy.status, copy.get_status_display())
 
     @admin.display(description="subscription")
     def subscription_link(self, copy: RecurringOrderCopy):

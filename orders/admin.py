@@ -16,6 +16,7 @@ from django.utils.html import format_html, format_html_join
 from orders.admin_support import (
     BackOfficeAdmin,
     DateRangeFilter,
+    StatusBadgeColumn,
     admin_link,
     apply_to_each,
     changelist_url,
@@ -197,7 +198,7 @@ def address_text(address) -> str:
 
 
 @admin.register(Order)
-class OrderAdmin(BackOfficeAdmin):
+class OrderAdmin(StatusBadgeColumn, BackOfficeAdmin):
     list_display = (
         "number",
         "status_badge",
@@ -268,10 +269,6 @@ class OrderAdmin(BackOfficeAdmin):
         "created_at",
         "updated_at",
     )
-
-    @admin.display(description="status", ordering="status")
-    def status_badge(self, order: Order):
-        return status_badge(order.status, order.get_status_display())
 
     @admin.display(description="total")
     def total(self, order: Order) -> str:

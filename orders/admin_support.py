@@ -149,6 +149,14 @@ def status_badge(status: str, label: str | None = None) -> SafeString:
     return format_html('<span class="badge badge-{}" data-status="{}">{}</span>', tone, status, label or status)
 
 
+class StatusBadgeColumn:
+    """Admin mixin: a `status_badge` column for models with a `status` choices field."""
+
+    @admin.display(description="status", ordering="status")
+    def status_badge(self, obj: Model) -> SafeString:
+        return status_badge(obj.status, obj.get_status_display())
+
+
 FAILED_BADGE = format_html('<span class="badge badge-danger" title="{}">Failed</span>', "The last run did not succeed")
 
 

@@ -23,6 +23,7 @@ from orders.admin_support import (
     FAILED_BADGE,
     BackOfficeAdmin,
     FutureDateRangeFilter,
+    StatusBadgeColumn,
     acting_as_admin,
     admin_link,
     apply_to_each,
@@ -38,7 +39,6 @@ from orders.admin_support import (
     resource_id_or_reference,
     search_number,
     short_moment,
-    status_badge,
     timeline,
 )
 from orders.models import CustomerPaymentSource, Order
@@ -208,7 +208,7 @@ class OrderSubscriptionItemInline(admin.TabularInline):
 
 
 @admin.register(OrderSubscription)
-class OrderSubscriptionAdmin(BackOfficeAdmin):
+class OrderSubscriptionAdmin(StatusBadgeColumn, BackOfficeAdmin):
     form = OrderSubscriptionForm
     inlines = [OrderSubscriptionItemInline]
     list_display = (
@@ -318,10 +318,6 @@ class OrderSubscriptionAdmin(BackOfficeAdmin):
     )
 
     # --- list columns
-
-    @admin.display(description="status", ordering="status")
-    def status_badge(self, subscription: OrderSubscription):
-        return status_badge(subscription.status, subscription.get_status_display())
 
     @admin.display(description="frequency")
     def frequency_column(self, subscription: OrderSubscription) -> str:
