@@ -37,7 +37,7 @@ from orders.base import generate_id
 from orders.bulk import insert_objects, insert_rows, update_rows
 from orders.models import Address, LineItem, Order, OrderStatus
 from orders.sequences import ORDER_NUMBERS, next_numbers
-from orders.services import BLANK, order_placement_errors, order_totals
+from orders.services import BLANK, order_placement_errors, order_totals, payment_source_in_wallet
 from subscriptions.models import OrderSubscription, OrderSubscriptionItem, SubscriptionStatus
 
 logger = logging.getLogger(__name__)
@@ -277,7 +277,7 @@ def _wallet_payment_source(copy: RecurringOrderCopy):
     if subscription.customer_payment_source_id is not None:
         return subscription.customer_payment_source
     source = copy.source_order
-    if source.payment_source_id is not None and source.payment_source.customer_id == source.customer_id:
+    if payment_source_in_wallet(source):
         return source.payment_source
     return None
 

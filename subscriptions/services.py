@@ -21,6 +21,7 @@ from django.utils import timezone
 from copies.events import build_event, event_record, events_record
 from orders.models import CustomerPaymentSource, Market, Order, OrderStatus
 from orders.sequences import SUBSCRIPTION_NUMBERS, next_number
+from orders.services import payment_source_in_wallet
 from subscriptions.models import (
     RENEWAL_ALERT_PERIOD_RANGE,
     OrderSubscription,
@@ -159,8 +160,6 @@ def order_subscription_create(
     if errors:
         raise ValidationError(errors)
 
-    payment_source = source_order.payment_source if source_order.payment_source_id else None
-    in_wallet = payment_source is not None and payment_source.customer_id == source_order.customer_id
     subscription = OrderSubscription.objects.create(
         mode=source_order.mode,
         number=next_number(SUBSCRIPTION_NUMBERS),
@@ -178,7 +177,7 @@ def order_subscription_create(
         market=market,
         source_order=source_order,
         customer_id=source_order.customer_id,
-        customer_payment_source=payment_source if in_wallet else None,
+        customer_payment_source=source_order.payment_source if payment_source_in_wallet(source_order) else None,
         created_at=now,
     )
     if line_items is None:
